@@ -1,0 +1,349 @@
+"""Checks that tests use to compare a student's answer with the expected one.
+
+Every failing check raises a plain ``AssertionError`` whose message names the
+object, says what is wrong, gives got vs expected and where, and ends with a
+next step. This module imports only NumPy and the standard library: it runs
+inside the lean grading child.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.abc
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_FORBIDDEN = ("torch", "jax", "tensorflow", "sklearn")
+NUMPY_ONLY_HINT = "this assignment is NumPy only. Remove the import and write it with NumPy."
+SHAPE_HINT = "Check the shapes in the docstring and which axes you sum, reshape or transpose."
+VALUES_HINT = "Check your computation against the formula in the docstring."
+_KIND_NAMES = {
+    "b": "boolean", "i": "signed integer", "u": "unsigned integer",
+    "f": "floating-point", "c": "complex",
+}
+
+
+# ---------------------------------------------------------------- comparing arrays
+
+def rel_error(a: Any, b: Any) -> float:
+    """Return max(|a - b| / max(1e-8, |a| + |b|)) over all elements."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.size == 0 and b.size == 0:
+        return 0.0
+    return float(np.max(_elementwise_rel_error(a, b)))
+
+
+def _elementwise_rel_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return |a - b| / max(1e-8, |a| + |b|) for each element."""
+    return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
+
+
+def _where(index: tuple[int, ...]) -> str:
+    """Format an index as the student would type it: (0, 4), or 'the scalar'."""
+    if not index:
+        return "the scalar value"
+    return "index " + str(tuple(int(i) for i in index)).replace(",)", ")")
+
+
+def _next(hint: str, default: str) -> str:
+    """Return the next-step sentence, the caller's hint if it gave one."""
+    return hint or default
+
+
+def _shape_str(shape: Sequence[int]) -> str:
+    """Format a shape like NumPy prints it."""
+    return str(tuple(int(s) for s in shape))
+
+
+def _describe_type(value: Any) -> str:
+    """Name a value's type in words a student recognises."""
+    kind = type(value)
+    if kind.__module__ == "builtins":
+        return f"a {kind.__name__}"
+    return f"a {kind.__module__}.{kind.__qualname__}"
+
+
+def _as_array(name: str, got: Any, hint: str) -> np.ndarray:
+    """Return ``got`` as an ndarray, or fail if it is not array-like."""
+    if isinstance(got, (np.ndarray, np.generic)):
+        return np.asarray(got)
+    if isinstance(got, (int, float)) and not isinstance(got, bool):
+        return np.asarray(got)
+    raise AssertionError(
+        f"`{name}` has the wrong type: got {_describe_type(got)}, expected a NumPy array. "
+        + _next(hint, "Return the result as an np.ndarray, not a list or tuple.")
+    )
+
+
+# ---------------------------------------------------------------- public asserts
+
+def assert_defined(name: str, value: Any) -> None:
+    """Fail if ``value`` is None, the usual sign of a missing return or assignment."""
+    if value is None:
+        raise AssertionError(
+            f"`{name}` is None: you did not set it, expected a value. "
+            f"Make sure your code assigns `{name}` and returns it."
+        )
+
+
+def assert_shape(name: str, got: Any, expected_shape: Sequence[int], hint: str = "") -> None:
+    """Fail unless ``got`` is an array of shape ``expected_shape``."""
+    assert_defined(name, got)
+    arr = _as_array(name, got, hint)
+    if tuple(arr.shape) != tuple(expected_shape):
+        raise AssertionError(
+            f"`{name}` has the wrong shape: got {_shape_str(arr.shape)}, "
+            f"expected {_shape_str(expected_shape)}. " + _next(hint, SHAPE_HINT)
+        )
+
+
+def _dtype_matches(dtype: np.dtype, expected: Any) -> tuple[bool, str]:
+    """Return whether ``dtype`` matches ``expected`` and how to name ``expected``."""
+    if isinstance(expected, str) and len(expected) == 1:
+        name = _KIND_NAMES.get(expected, f"kind {expected!r}")
+        return dtype.kind == expected, f"a {name} dtype"
+    want = np.dtype(expected)
+    return dtype == want, str(want)
+
+
+def assert_dtype(name: str, got: Any, expected_kind_or_dtype: Any, hint: str = "") -> None:
+    """Fail unless ``got`` has the dtype, or dtype kind ('f', 'i', ...), expected."""
+    assert_defined(name, got)
+    arr = _as_array(name, got, hint)
+    ok, expected_name = _dtype_matches(arr.dtype, expected_kind_or_dtype)
+    if not ok:
+        raise AssertionError(
+            f"`{name}` has the wrong dtype: got {arr.dtype}, expected {expected_name}. "
+            + _next(hint, "Check the dtype your arrays are created with and any astype calls.")
+        )
+
+
+def _assert_numeric(name: str, arr: np.ndarray, hint: str) -> None:
+    """Fail unless ``arr`` holds numbers (bool, int, float)."""
+    if arr.dtype.kind not in "biuf":
+        raise AssertionError(
+            f"`{name}` has the wrong dtype: got {arr.dtype}, expected numbers. "
+            + _next(hint, "Build the result from NumPy arithmetic, not Python objects.")
+        )
+
+
+def _assert_finite(name: str, arr: np.ndarray, hint: str) -> None:
+    """Fail if ``arr`` holds NaN or inf, naming the first bad index."""
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return
+    index = tuple(np.argwhere(bad)[0]) if arr.ndim else ()
+    what = "NaN" if np.isnan(arr[index]) else "inf"
+    raise AssertionError(
+        f"`{name}` is not finite: got {what} at {_where(index)} "
+        f"({int(bad.sum())} of {arr.size} values are NaN or inf), expected finite values. "
+        + _next(hint, "Look for overflow in exp, division by zero or log of zero.")
+    )
+
+
+def _assert_values(name: str, got: np.ndarray, expected: np.ndarray, tol: float,
+                   atol: float, hint: str, against: str) -> None:
+    """Fail if the worst elementwise relative error exceeds ``tol``."""
+    if got.size == 0:
+        return
+    got64, exp64 = got.astype(np.float64), expected.astype(np.float64)
+    err = np.where(np.abs(got64 - exp64) <= atol, 0.0, _elementwise_rel_error(got64, exp64))
+    flat = int(np.argmax(err))
+    if err.flat[flat] <= tol:
+        return
+    index = np.unravel_index(flat, err.shape) if err.ndim else ()
+    raise AssertionError(
+        f"`{name}` differs from {against}: max relative error {err.flat[flat]:.1e} at "
+        f"{_where(index)} (got {got64.flat[flat]:.6g}, expected {exp64.flat[flat]:.6g}); "
+        f"tolerance {tol:.0e}. " + _next(hint, VALUES_HINT)
+    )
+
+
+def assert_close(name: str, got: Any, expected: Any, tol: float = 1e-7, hint: str = "",
+                 *, atol: float = 0.0, against: str = "the reference") -> None:
+    """Fail unless ``got`` matches ``expected``: defined, type, shape, finite, then values.
+
+    Args:
+        tol: largest allowed relative error (see ``rel_error``).
+        atol: elements whose absolute difference is at most ``atol`` count as equal;
+            use it where values near zero make the relative error meaningless.
+        against: how the message names ``expected``.
+    """
+    expected = np.asarray(expected)
+    assert_shape(name, got, expected.shape)
+    arr = np.asarray(got)
+    _assert_numeric(name, arr, "")
+    _assert_finite(name, arr, "")
+    _assert_values(name, arr, expected, tol, atol, hint, against)
+
+
+# ---------------------------------------------------------------- gradients
+
+def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray,
+                     dout: np.ndarray | None = None, h: float = 1e-5) -> np.ndarray:
+    """Return the centered-difference gradient of ``sum(f(x) * dout)`` (or scalar ``f``).
+
+    ``x`` must be a float64 array; it is perturbed in place and restored.
+    With ``dout=None``, ``f`` must return a scalar.
+    """
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        raise TypeError(f"numeric_gradient needs a float64 ndarray x, got {type(x).__name__} "
+                        f"of dtype {getattr(x, 'dtype', None)}; pass x.astype(np.float64).")
+    weight = None if dout is None else np.asarray(dout, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        try:
+            x[index] = old + h
+            plus = np.array(f(x), dtype=np.float64)
+            x[index] = old - h
+            minus = np.array(f(x), dtype=np.float64)
+        finally:
+            x[index] = old
+        diff = plus - minus if weight is None else (plus - minus) * weight
+        grad[index] = np.sum(diff) / (2 * h)
+    return grad
+
+
+def grad_check(name: str, analytic: Any, f: Callable[[np.ndarray], Any], x: np.ndarray,
+               dout: np.ndarray | None = None, tol: float = 1e-6, hint: str = "",
+               *, atol: float = 0.0, h: float = 1e-5) -> None:
+    """Fail unless ``analytic`` matches the numeric gradient of ``f`` at ``x``."""
+    numeric = numeric_gradient(f, x, dout, h=h)
+    assert_close(name, analytic, numeric, tol=tol, hint=hint, atol=atol,
+                 against="the numeric gradient")
+
+
+# ---------------------------------------------------------------- forbidden imports
+
+@dataclass(frozen=True)
+class ImportHit:
+    """One forbidden import found in a source file."""
+
+    file: str
+    line: int
+    module: str
+
+    def message(self, hint: str = NUMPY_ONLY_HINT) -> str:
+        """Return the student-facing sentence for this import."""
+        return f"{self.file}:{self.line} imports `{self.module}`; {hint}"
+
+
+def _is_forbidden(module: str, forbidden: Iterable[str]) -> bool:
+    """Return whether ``module`` is, or is inside, a forbidden package."""
+    return any(module == f or module.startswith(f + ".") for f in forbidden)
+
+
+def _dynamic_import_name(node: ast.Call) -> str | None:
+    """Return the literal module name of __import__/import_module calls, else None."""
+    func = node.func
+    called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    if called not in ("__import__", "import_module"):
+        return None
+    arg = node.args[0] if node.args else next(
+        (k.value for k in node.keywords if k.arg == "name"), None)
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return arg.value
+    return None
+
+
+def _imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """Yield (line, module) for every absolute import in ``tree``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+        elif isinstance(node, ast.Call):
+            name = _dynamic_import_name(node)
+            if name:
+                yield node.lineno, name
+
+
+def find_forbidden_imports(folder: str | Path,
+                           forbidden: Iterable[str] = DEFAULT_FORBIDDEN) -> list[ImportHit]:
+    """Return every forbidden import in the .py files under ``folder``, by AST scan.
+
+    Files that do not parse are skipped: importing them fails on its own.
+    """
+    root = Path(folder)
+    forbidden = tuple(forbidden)
+    hits = []
+    for path in sorted(root.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), str(path))
+        except (SyntaxError, ValueError):
+            continue
+        rel = path.relative_to(root).as_posix()
+        hits += [ImportHit(rel, line, module) for line, module in _imported_modules(tree)
+                 if _is_forbidden(module, forbidden)]
+    return hits
+
+
+def forbid_imports(folder: str | Path, forbidden: Iterable[str] = DEFAULT_FORBIDDEN,
+                   hint: str = NUMPY_ONLY_HINT) -> None:
+    """Fail if any .py file under ``folder`` imports a forbidden module."""
+    hits = find_forbidden_imports(folder, forbidden)
+    if hits:
+        raise AssertionError("\n".join(hit.message(hint) for hit in hits))
+
+
+def _importing_frame() -> str:
+    """Return 'file:line' of the innermost frame outside importlib and this module."""
+    for frame in reversed(traceback.extract_stack()):
+        if frame.filename.startswith("<frozen") or frame.filename == __file__:
+            continue
+        return f"{Path(frame.filename).name}:{frame.lineno}"
+    return "<unknown>"
+
+
+class ForbiddenImportFinder(importlib.abc.MetaPathFinder):
+    """A sys.meta_path finder that refuses to import forbidden top-level packages."""
+
+    def __init__(self, forbidden: Iterable[str], hint: str = NUMPY_ONLY_HINT) -> None:
+        self.forbidden = tuple(forbidden)
+        self.hint = hint
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        """Raise ImportError for a forbidden module; defer to other finders otherwise."""
+        if _is_forbidden(fullname, self.forbidden):
+            message = f"{_importing_frame()} imports `{fullname}`; {self.hint}"
+            raise ImportError(message, name=fullname)
+        return None
+
+    def __repr__(self) -> str:
+        return f"ForbiddenImportFinder(forbidden={self.forbidden!r})"
+
+
+def install_import_blocker(forbidden: Iterable[str] = DEFAULT_FORBIDDEN,
+                           hint: str = NUMPY_ONLY_HINT) -> ForbiddenImportFinder:
+    """Put a ForbiddenImportFinder first on sys.meta_path and return it."""
+    finder = ForbiddenImportFinder(forbidden, hint)
+    sys.meta_path.insert(0, finder)
+    return finder
+
+
+@contextmanager
+def block_imports(forbidden: Iterable[str] = DEFAULT_FORBIDDEN,
+                  hint: str = NUMPY_ONLY_HINT) -> Iterator[ForbiddenImportFinder]:
+    """Make importing a forbidden module raise ImportError inside the block.
+
+    Modules already in ``sys.modules`` cannot be blocked: ``import`` finds them
+    without asking any finder. The grading child has not imported them.
+    """
+    finder = install_import_blocker(forbidden, hint)
+    try:
+        yield finder
+    finally:
+        if finder in sys.meta_path:
+            sys.meta_path.remove(finder)

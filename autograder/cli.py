@@ -1,0 +1,177 @@
+"""The `autograder` command line: one function call per command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from autograder.results import SubmissionResult
+from autograder.spec import SpecError
+from autograder.submission import SubmissionError
+
+app = typer.Typer(
+    help="Grade deep-learning assignments: students check, TAs grade, instructors validate and release.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def _question_table(result: SubmissionResult) -> Table:
+    table = Table(title=f"{result.assignment}: {result.submission}")
+    for col in ("question", "title", "points"):
+        table.add_column(col)
+    for q in result.questions:
+        table.add_row(q.id, q.title, f"{q.score:g} / {q.max_score:g}")
+    table.add_row("", "[bold]total", f"[bold]{result.score:g} / {result.max_score:g}")
+    return table
+
+
+def _print_feedback(result: SubmissionResult) -> None:
+    console.print(_question_table(result))
+    for t in result.tests:
+        if t.outcome != "passed":
+            console.print(f"[bold]{t.name}[/] [yellow]{t.outcome}[/]", highlight=False)
+            console.print(f"  {t.output.strip()}".replace("\n", "\n  "), highlight=False, markup=False)
+    console.print(result.output, highlight=False)
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """List the assignments in this course with their framework and points."""
+    from autograder.course import find_assignment, list_assignments
+
+    table = Table("id", "title", "framework", "questions", "points", "version")
+    for aid in list_assignments():
+        try:
+            s = find_assignment(aid).spec
+            table.add_row(s.id, s.title, s.framework, str(len(s.questions)), f"{s.max_points:g}", s.version)
+        except SpecError as exc:
+            table.add_row(aid, f"[red]invalid spec: {exc}", "", "", "", "")
+    console.print(table)
+
+
+@app.command()
+def validate(assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_mlp_numpy (a unique prefix like a1 works).")) -> None:
+    """Check an assignment: spec valid, stubs match the solution, solution 100 %, stubs 0 % as not attempted."""
+    from autograder.course import find_assignment
+    from autograder.validate import validate as run_validate
+
+    try:
+        a = find_assignment(assignment)
+        a.spec  # noqa: B018 - load (and so validate) the spec first
+    except SpecError as exc:
+        raise _fail(str(exc)) from None
+    with console.status(f"validating {a.id} (grading the solution and the stubs)"):
+        report = run_validate(a)
+    for who, res in (("solution", report.solution), ("stubs", report.template)):
+        if res:
+            console.print(f"{who}: {res.score:g}/{res.max_score:g} ({res.status}) in {res.execution_time:.1f} s")
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    for p in report.problems:
+        err.print(f"[red]problem:[/] {p}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(code=1)
+    console.print(f"[green]{a.id} is valid.")
+
+
+@app.command()
+def check(
+    assignment: Optional[str] = typer.Argument(None, help="Assignment id; omit inside a handout folder."),
+    folder: Path = typer.Option(Path("."), "--folder", "-f", help="Your handout folder with your modules."),
+) -> None:
+    """Run the public tests on your code and show points per question, with hints."""
+    from autograder.check import check as run_check
+
+    try:
+        result = run_check(assignment, folder)
+    except (SpecError, SubmissionError) as exc:
+        raise _fail(str(exc)) from None
+    _print_feedback(result)
+    console.print("Hidden tests check more (gradients, optimizers, accuracy); passing these is a first step.")
+
+
+@app.command()
+def grade(
+    assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_mlp_numpy."),
+    submissions: list[Path] = typer.Argument(..., help="Submissions: folders, .zip, .py or .ipynb files (or one folder of them with --each)."),
+    out: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for <name>.json results and grades.csv."),
+    workers: int = typer.Option(max(1, (os.cpu_count() or 2) // 1), "--workers", "-j", help="Submissions graded in parallel (one thread each)."),
+    each: bool = typer.Option(False, "--each", help="Treat each entry inside the given folder(s) as one submission."),
+    force: bool = typer.Option(False, "--force", help="Regrade submissions that already have a result for this version."),
+) -> None:
+    """Grade submissions with the hidden and public tests; write OUT/<name>.json and OUT/grades.csv."""
+    from autograder.course import find_assignment
+    from autograder.grade import grade_batch
+
+    try:
+        a = find_assignment(assignment)
+        a.spec  # noqa: B018
+    except SpecError as exc:
+        raise _fail(str(exc)) from None
+    sources = [p for s in submissions for p in (sorted(s.iterdir()) if each and s.is_dir() else [s])]
+    missing = [str(s) for s in sources if not s.exists()]
+    if missing:
+        raise _fail(f"no such submission: {', '.join(missing)}")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"grading {a.id}", total=len(sources))
+        results = grade_batch(a, sources, out, workers=workers, force=force, on_done=lambda r: progress.advance(task))
+    table = Table("submission", "score", "status", "summary")
+    for r in results:
+        table.add_row(r.submission, f"{r.score:g}/{r.max_score:g}", r.status, r.output[:80])
+    console.print(table)
+    console.print(f"results in {out}/, gradebook {out / 'grades.csv'}")
+
+
+@app.command()
+def release(
+    assignment: str = typer.Argument(..., help="Assignment id."),
+    out: Path = typer.Option(Path("dist"), "--out", "-o", help="Folder for the handout zip."),
+) -> None:
+    """Build the student handout zip (stubs, notebook, public tests; never hidden tests or solutions)."""
+    from autograder.course import find_assignment
+    from autograder.release import build_handout
+
+    try:
+        path = build_handout(find_assignment(assignment), out)
+    except SpecError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"handout: {path}")
+
+
+@app.command()
+def data(
+    download: Optional[str] = typer.Option(None, "--download", help="Fetch a full dataset (mnist, cifar10) with torchvision, when online."),
+) -> None:
+    """Show each dataset, where it is looked for (AUTOGRADER_DATA) and whether it is there."""
+    from autograder import data as datasets
+
+    if download:
+        try:
+            datasets.download(download)
+        except Exception as exc:  # noqa: BLE001 - any download failure is reported the same way
+            raise _fail(str(exc)) from None
+    table = Table("dataset", "looked for in", "present", "used instead")
+    for row in datasets.dataset_status():
+        table.add_row(*(str(row.get(k, "")) for k in ("name", "path", "present", "fallback")))
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point of the `autograder` console script."""
+    app()

@@ -1,0 +1,1 @@
+"""Exporters: turn `SubmissionResult`s into gradebooks and LMS formats."""

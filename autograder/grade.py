@@ -1,0 +1,117 @@
+"""Grade a batch of submissions: stage each, run it in a child, write results and the gradebook."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterable
+
+from autograder.course import Assignment
+from autograder.exporters.gradebook import write_gradebook
+from autograder.results import SubmissionResult, build_result, error_result, read_result, write_result
+from autograder.sandbox import run_tests
+from autograder.submission import StagedSubmission, SubmissionError, stage, submission_name
+
+GRADEBOOK = "grades.csv"
+
+
+def unique_names(sources: list[Path]) -> dict[Path, str]:
+    """Name each submission after its file or folder, adding `-2`, `-3` on clashes."""
+    names: dict[Path, str] = {}
+    taken: set[str] = set()
+    for src in sources:
+        base = submission_name(src)
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}-{n}"
+        taken.add(name)
+        names[src] = name
+    return names
+
+
+def _already_graded(out_dir: Path, staged: StagedSubmission, version: str) -> SubmissionResult | None:
+    old = read_result(out_dir / f"{staged.name}.json")
+    if old and old.submission_sha256 == staged.sha256 and old.assignment_version == version and old.status != "grader error":
+        return old
+    return None
+
+
+def grade_one(
+    assignment: Assignment,
+    source: Path,
+    out_dir: Path,
+    name: str | None = None,
+    tests: list[Path] | None = None,
+    force: bool = False,
+) -> SubmissionResult:
+    """Grade one submission and write `OUT/<name>.json`; never raises for a bad submission."""
+    spec = assignment.spec
+    name = name or submission_name(source)
+    work = Path(tempfile.mkdtemp(prefix=f"autograder-{name}-"))
+    try:
+        try:
+            staged = stage(source, spec, work / "submission", name)
+        except SubmissionError as exc:
+            return _write(error_result(spec, name, f"Your submission could not be read: {exc}"), out_dir)
+        if not force and (old := _already_graded(out_dir, staged, spec.version)):
+            return old
+        run = run_tests(spec, tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution)
+        metadata = {"seed": spec.seed, "device": "cpu", "python": platform.python_version(), "notes": staged.notes}
+        result = build_result(spec, name, staged.sha256, run, metadata)
+        if result.status == "grader error":
+            (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+            (out_dir / "logs" / f"{name}.stderr.txt").write_text(run.stderr_tail, encoding="utf-8")
+        return _write(result, out_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _write(result: SubmissionResult, out_dir: Path) -> SubmissionResult:
+    write_result(result, out_dir)
+    return result
+
+
+def prepare_data(assignment: Assignment) -> None:
+    """Build dataset caches once in the parent, so parallel children only read them."""
+    from autograder import data
+
+    for name in assignment.spec.datasets:
+        data.prepare(name, seed=assignment.spec.seed)
+
+
+def grade_batch(
+    assignment: Assignment,
+    sources: Iterable[Path],
+    out_dir: Path,
+    workers: int = 1,
+    force: bool = False,
+    on_done: Callable[[SubmissionResult], None] | None = None,
+) -> list[SubmissionResult]:
+    """Grade submissions with `workers` children at a time; write results and `grades.csv`."""
+    names = unique_names(list(sources))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data(assignment)
+    results: list[SubmissionResult] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(grade_one, assignment, src, out_dir, name, None, force) for src, name in names.items()]
+        for future in as_completed(futures):
+            result = future.result()
+            results.append(result)
+            if on_done:
+                on_done(result)
+    write_gradebook(assignment.spec, _all_results(out_dir, assignment, results), out_dir / GRADEBOOK)
+    return sorted(results, key=lambda r: r.submission)
+
+
+def _all_results(out_dir: Path, assignment: Assignment, fresh: list[SubmissionResult]) -> list[SubmissionResult]:
+    """Return this batch's results plus earlier ones in the same folder, for one gradebook."""
+    by_name = {r.submission: r for r in fresh}
+    for path in out_dir.glob("*.json"):
+        old = read_result(path)
+        if old and old.assignment == assignment.id and old.submission not in by_name:
+            by_name[old.submission] = old
+    return list(by_name.values())

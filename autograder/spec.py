@@ -1,0 +1,162 @@
+"""Load and validate an assignment spec (`assignment.yaml`) into an `AssignmentSpec`."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SPEC_FILENAME = "assignment.yaml"
+
+
+class SpecError(ValueError):
+    """An assignment spec is missing or malformed; the message names the file and field."""
+
+
+class Question(BaseModel):
+    """A graded question: a title, its points, and the tests that make it up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="Short identifier, used as the gradebook column (e.g. `q1_layers`).")
+    title: str = Field(description="Human-readable title shown to students and TAs.")
+    points: float = Field(
+        ge=0,
+        description="Points for the question; must equal the sum of its tests' `points` markers.",
+    )
+    tests: list[str] = Field(
+        min_length=1,
+        description=(
+            "Glob patterns over test ids relative to the assignment's `tests/` folder, "
+            "e.g. `hidden/test_layers.py::test_affine_*`. A test belongs to the first question that matches."
+        ),
+    )
+
+    def matches(self, test_id: str) -> bool:
+        """Return whether a test id belongs to this question."""
+        return any(fnmatch.fnmatchcase(test_id, pattern) for pattern in self.tests)
+
+
+class Limits(BaseModel):
+    """Time and resource limits for one submission's grading run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_test_s: float = Field(default=60.0, gt=0, description="Wall-clock seconds one test may take.")
+    per_submission_s: float = Field(
+        default=600.0, gt=0, description="Wall-clock seconds the whole grading run of one submission may take."
+    )
+    memory_mb: int = Field(default=4096, gt=0, description="Address-space limit of the grading child, in MiB.")
+
+
+class AssignmentSpec(BaseModel):
+    """Everything the engine needs to know about one assignment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^a\d+_[a-z0-9_]+$", description="Short ordered id, e.g. `a1_mlp_numpy`.")
+    title: str = Field(description="Title shown in handouts and reports.")
+    version: str = Field(
+        description="Version of the assignment; a change invalidates earlier grading results for resuming."
+    )
+    framework: Literal["numpy", "torch"] = Field(
+        description="`numpy` assignments never import torch while grading; `torch` ones preload it once."
+    )
+    student_files: list[str] = Field(
+        min_length=1, description="Module files the student edits and submits, e.g. `layers.py`."
+    )
+    questions: list[Question] = Field(min_length=1, description="Questions, in the order shown to students.")
+    limits: Limits = Field(default_factory=Limits, description="Per-test and per-submission limits.")
+    training_budget_s: float = Field(
+        default=30.0, gt=0, description="Seconds a training run in an accuracy test is allowed (the `budget` fixture)."
+    )
+    seed: int = Field(default=0, description="Base seed for the `rng` fixture and for data splits.")
+    datasets: list[Literal["mnist", "cifar10", "digits", "toy_sequences"]] = Field(
+        default_factory=list, description="Datasets the tests use; `autograder data` reports on them."
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "Minimum held-out accuracy per dataset source, e.g. `mnist-offline: 0.9`, `mnist-full: 0.97`."
+        ),
+    )
+    forbidden_imports: list[str] = Field(
+        default_factory=list,
+        description="Top-level modules a submission may not import (checked by source scan and at import time).",
+    )
+    public_visibility: Literal["visible", "after_due_date", "after_published", "hidden"] = Field(
+        default="visible", description="Gradescope visibility of tests under `tests/public/`."
+    )
+    hidden_visibility: Literal["visible", "after_due_date", "after_published", "hidden"] = Field(
+        default="after_published", description="Gradescope visibility of tests under `tests/hidden/`."
+    )
+
+    @field_validator("student_files")
+    @classmethod
+    def _python_files(cls, files: list[str]) -> list[str]:
+        bad = [f for f in files if not f.endswith(".py") or "/" in f]
+        if bad:
+            raise ValueError(f"student files must be plain `name.py` file names, got {bad}")
+        return files
+
+    @field_validator("thresholds")
+    @classmethod
+    def _fractions(cls, thresholds: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in thresholds.items() if not 0.0 <= v <= 1.0}
+        if bad:
+            raise ValueError(f"thresholds are accuracies between 0 and 1, got {bad}")
+        return thresholds
+
+    @model_validator(mode="after")
+    def _unique_question_ids(self) -> AssignmentSpec:
+        ids = [q.id for q in self.questions]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"question ids must be unique, repeated: {dupes}")
+        return self
+
+    @property
+    def modules(self) -> list[str]:
+        """Return the student module names (file names without `.py`)."""
+        return [f[:-3] for f in self.student_files]
+
+    @property
+    def max_points(self) -> float:
+        """Return the total points of the assignment."""
+        return sum(q.points for q in self.questions)
+
+    def question_for(self, test_id: str) -> Question | None:
+        """Return the first question whose patterns match a test id, or None."""
+        return next((q for q in self.questions if q.matches(test_id)), None)
+
+
+def _format_errors(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: the assignment spec is invalid ({err.error_count()} problem(s)):"]
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        lines.append(f"  - field `{where}`: {e['msg']}")
+    fields = ", ".join(AssignmentSpec.model_fields)
+    lines.append(f"Allowed top-level fields: {fields}. See README.md, section 'The spec format'.")
+    return "\n".join(lines)
+
+
+def load_spec(path: str | Path) -> AssignmentSpec:
+    """Load `assignment.yaml` (or the folder holding it) into an `AssignmentSpec`."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / SPEC_FILENAME
+    if not path.is_file():
+        raise SpecError(f"{path}: no assignment spec here. An assignment folder must hold `{SPEC_FILENAME}`.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping of fields at the top level, got {type(raw).__name__}.")
+    try:
+        return AssignmentSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(_format_errors(path, exc)) from None

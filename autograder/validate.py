@@ -1,0 +1,103 @@
+"""Check an assignment before release: spec, stub/solution sync, solution full marks, stubs zero."""
+
+from __future__ import annotations
+
+import ast
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.course import Assignment
+from autograder.grade import grade_one, prepare_data
+from autograder.results import SubmissionResult
+
+
+@dataclass
+class Validation:
+    """The outcome of validating one assignment."""
+
+    assignment: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    solution: SubmissionResult | None = None
+    template: SubmissionResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __repr__(self) -> str:
+        return f"Validation({self.assignment!r}, ok={self.ok}, problems={len(self.problems)})"
+
+
+def _signatures(path: Path) -> dict[str, tuple[str, str | None]]:
+    """Return {qualified name: (signature text, docstring)} for the functions in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: dict[str, tuple[str, str | None]] = {}
+
+    def visit(nodes: list[ast.stmt], prefix: str) -> None:
+        for node in nodes:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                out[prefix + node.name] = (ast.unparse(node.args), ast.get_docstring(node))
+            elif isinstance(node, ast.ClassDef):
+                out[prefix + node.name] = ("class", ast.get_docstring(node))
+                visit(node.body, f"{prefix}{node.name}.")
+
+    visit(tree.body, "")
+    return out
+
+
+def compare_stubs(assignment: Assignment) -> list[str]:
+    """Return how the handout stubs differ from the solution in names, signatures or docstrings."""
+    problems = []
+    for file in assignment.spec.student_files:
+        sol, stub = assignment.solution / file, assignment.template / file
+        if not sol.is_file() or not stub.is_file():
+            problems.append(f"{file}: missing from {'solutions' if not sol.is_file() else 'student_templates'}/{assignment.id}/")
+            continue
+        a, b = _signatures(sol), _signatures(stub)
+        for name in sorted(set(a) | set(b)):
+            if name.startswith("_") or "._" in name:
+                continue
+            if name not in b or name not in a:
+                problems.append(f"{file}: `{name}` is only in the {'solution' if name not in b else 'stub'}")
+            elif a[name][0] != b[name][0]:
+                problems.append(f"{file}: `{name}` signature differs: solution ({a[name][0]}) vs stub ({b[name][0]})")
+            elif a[name][1] != b[name][1]:
+                problems.append(f"{file}: `{name}` docstring differs between solution and stub")
+    return problems
+
+
+def _coverage(assignment: Assignment, result: SubmissionResult) -> tuple[list[str], list[str]]:
+    spec, problems, warnings = assignment.spec, [], []
+    unmapped = [t.name for t in result.tests if t.question is None]
+    if unmapped:
+        problems.append(f"tests in no question (add a pattern to `questions[].tests`): {unmapped}")
+    for q in spec.questions:
+        mine = [t for t in result.tests if t.question == q.id]
+        if not mine:
+            problems.append(f"question `{q.id}` matches no test; its patterns: {q.tests}")
+        elif abs(sum(t.max_score for t in mine) - q.points) > 1e-9:
+            warnings.append(f"question `{q.id}` is worth {q.points:g} but its tests' points add up to {sum(t.max_score for t in mine):g}; scores are scaled")
+    return problems, warnings
+
+
+def validate(assignment: Assignment) -> Validation:
+    """Validate the spec, the stubs against the solution, and grade both."""
+    report = Validation(assignment.id)
+    report.problems += compare_stubs(assignment)
+    prepare_data(assignment)
+    with tempfile.TemporaryDirectory(prefix="autograder-validate-") as tmp:
+        report.solution = grade_one(assignment, assignment.solution, Path(tmp), "solution", force=True)
+        report.template = grade_one(assignment, assignment.template, Path(tmp), "template", force=True)
+    sol, tpl = report.solution, report.template
+    failing = [f"{t.name} ({t.outcome}): {t.output[:300]}" for t in sol.tests if t.outcome != "passed"]
+    if sol.status != "graded" or failing or not sol.tests:
+        report.problems.append(f"the solution scores {sol.score:g}/{sol.max_score:g} ({sol.status}); failing: {failing or sol.output}")
+    scoring = [f"{t.name} ({t.outcome})" for t in tpl.tests if t.max_score > 0 and t.outcome != "not attempted"]
+    if tpl.score > 0 or scoring:
+        report.problems.append(f"the stubs score {tpl.score:g}; tests not reported as 'not attempted': {scoring}")
+    problems, warnings = _coverage(assignment, sol)
+    report.problems += problems
+    report.warnings += warnings
+    return report

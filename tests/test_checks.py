@@ -1,0 +1,329 @@
+"""Tests for autograder.checks: every message path, gradients, forbidden imports."""
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from autograder import checks
+from autograder.checks import (
+    assert_close, assert_defined, assert_dtype, assert_shape, block_imports,
+    find_forbidden_imports, forbid_imports, grad_check, numeric_gradient, rel_error,
+)
+
+
+# ---------------------------------------------------------------- rel_error
+
+def test_rel_error_of_equal_arrays_is_zero():
+    assert rel_error(np.ones(3), np.ones(3)) == 0.0
+
+
+def test_rel_error_takes_the_worst_element():
+    a = np.array([1.0, 2.0, 3.0])
+    b = np.array([1.0, 2.0, 3.3])
+    assert rel_error(a, b) == pytest.approx(0.3 / 6.3)
+
+
+def test_rel_error_floors_the_denominator_at_1e_8():
+    assert rel_error(np.zeros(2), np.array([0.0, 1e-10])) == pytest.approx(1e-2)
+
+
+def test_rel_error_of_empty_arrays_is_zero():
+    assert rel_error(np.zeros((0, 3)), np.zeros((0, 3))) == 0.0
+
+
+# ---------------------------------------------------------------- assert_defined / type / shape
+
+def test_assert_defined_names_the_missing_value():
+    with pytest.raises(AssertionError, match=r"^`dx` is None: you did not set it"):
+        assert_defined("dx", None)
+
+
+def test_assert_defined_accepts_zero():
+    assert_defined("loss", 0.0)
+
+
+def test_assert_shape_rejects_a_list_naming_its_type():
+    with pytest.raises(AssertionError, match=r"`out` has the wrong type: got a list, expected a NumPy array"):
+        assert_shape("out", [[1.0, 2.0]], (1, 2))
+
+
+def test_assert_shape_rejects_a_tuple_naming_its_type():
+    with pytest.raises(AssertionError, match=r"got a tuple"):
+        assert_shape("out", (np.zeros(2), None), (2,))
+
+
+def test_assert_shape_reports_got_and_expected():
+    with pytest.raises(AssertionError) as info:
+        assert_shape("dw", np.zeros((3, 4)), (4, 3), hint="Did you forget a transpose?")
+    assert str(info.value) == ("`dw` has the wrong shape: got (3, 4), expected (4, 3). "
+                               "Did you forget a transpose?")
+
+
+def test_assert_shape_uses_a_default_next_step_without_hint():
+    with pytest.raises(AssertionError, match=re_escape(checks.SHAPE_HINT)):
+        assert_shape("db", np.zeros(3), (4,))
+
+
+def test_assert_shape_accepts_python_float_as_scalar():
+    assert_shape("loss", 1.5, ())
+
+
+def test_assert_shape_checks_none_first():
+    with pytest.raises(AssertionError, match="is None"):
+        assert_shape("dx", None, (2,))
+
+
+# ---------------------------------------------------------------- assert_dtype
+
+def test_assert_dtype_accepts_matching_kind():
+    assert_dtype("x", np.zeros(2, dtype=np.float32), "f")
+
+
+def test_assert_dtype_rejects_wrong_kind_in_words():
+    with pytest.raises(AssertionError, match=r"got int64, expected a floating-point dtype"):
+        assert_dtype("x", np.zeros(2, dtype=np.int64), "f")
+
+
+def test_assert_dtype_rejects_wrong_exact_dtype():
+    with pytest.raises(AssertionError, match=r"`W1` has the wrong dtype: got float32, expected float64\. Use"):
+        assert_dtype("W1", np.zeros(2, dtype=np.float32), np.float64, hint="Use the model's dtype.")
+
+
+def test_assert_dtype_checks_type_first():
+    with pytest.raises(AssertionError, match="wrong type: got a str"):
+        assert_dtype("x", "abc", "f")
+
+
+# ---------------------------------------------------------------- assert_close
+
+def test_assert_close_passes_within_tolerance():
+    assert_close("dx", np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9]))
+
+
+def test_assert_close_reports_worst_index_error_values_tolerance_and_hint():
+    expected = np.arange(12, dtype=np.float64).reshape(3, 4) + 1
+    got = expected.copy()
+    got[0, 1] *= 1.001
+    got[2, 3] *= 1.5
+    with pytest.raises(AssertionError) as info:
+        assert_close("dx", got, expected, hint="Check the gradient through the max-pool mask.")
+    message = str(info.value)
+    assert message.startswith("`dx` differs from the reference: max relative error 2.0e-01 at index (2, 3)")
+    assert "got 18, expected 12" in message
+    assert message.endswith("tolerance 1e-07. Check the gradient through the max-pool mask.")
+
+
+def test_assert_close_checks_shape_before_values():
+    with pytest.raises(AssertionError, match="wrong shape: got \\(2,\\), expected \\(3,\\)"):
+        assert_close("db", np.zeros(2), np.zeros(3))
+
+
+def test_assert_close_reports_the_first_nan_index():
+    got = np.zeros((2, 3))
+    got[1, 2] = np.nan
+    got[1, 0] = np.inf
+    with pytest.raises(AssertionError) as info:
+        assert_close("scores", got, np.zeros((2, 3)))
+    assert str(info.value).startswith("`scores` is not finite: got inf at index (1, 0) (2 of 6 values")
+
+
+def test_assert_close_reports_nan_by_name():
+    with pytest.raises(AssertionError, match=r"got NaN at index \(1\)"):
+        assert_close("b", np.array([0.0, np.nan]), np.zeros(2))
+
+
+def test_assert_close_reports_a_non_finite_scalar():
+    with pytest.raises(AssertionError, match="got inf at the scalar value"):
+        assert_close("loss", float("inf"), 1.0)
+
+
+def test_assert_close_rejects_object_arrays():
+    with pytest.raises(AssertionError, match="wrong dtype: got object, expected numbers"):
+        assert_close("x", np.array([None, 1.0]), np.zeros(2))
+
+
+def test_assert_close_atol_ignores_tiny_absolute_differences():
+    assert_close("g", np.array([1e-12, 1.0]), np.array([3e-12, 1.0]), atol=1e-10)
+
+
+def test_assert_close_on_scalars_names_the_scalar():
+    with pytest.raises(AssertionError, match="at the scalar value"):
+        assert_close("loss", 2.0, 1.0)
+
+
+# ---------------------------------------------------------------- numeric_gradient / grad_check
+
+def test_numeric_gradient_of_a_scalar_function():
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    grad = numeric_gradient(lambda v: np.sum(v ** 3), x)
+    np.testing.assert_allclose(grad, 3 * x ** 2, rtol=1e-8)
+
+
+def test_numeric_gradient_with_upstream_dout():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    dout = rng.standard_normal((3, 2))
+    grad = numeric_gradient(lambda v: v @ w, x, dout)
+    np.testing.assert_allclose(grad, dout @ w.T, rtol=1e-8)
+
+
+def test_numeric_gradient_restores_x():
+    x = np.linspace(-1, 1, 6).reshape(2, 3)
+    before = x.copy()
+    numeric_gradient(lambda v: np.tanh(v), x, np.ones_like(x))
+    np.testing.assert_array_equal(x, before)
+
+
+def test_numeric_gradient_restores_x_when_f_raises():
+    x = np.ones(2)
+
+    def broken(v):
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        numeric_gradient(broken, x)
+    np.testing.assert_array_equal(x, np.ones(2))
+
+
+def test_numeric_gradient_refuses_float32():
+    with pytest.raises(TypeError, match="float64"):
+        numeric_gradient(lambda v: v.sum(), np.ones(2, dtype=np.float32))
+
+
+def test_grad_check_passes_a_correct_gradient():
+    x = np.array([0.3, -1.2, 2.0])
+    grad_check("dx", np.cos(x), lambda v: np.sin(v), x, np.ones(3))
+
+
+def test_grad_check_names_the_wrong_index():
+    x = np.array([[0.3, -1.2], [2.0, 0.7]])
+    analytic = 2 * x
+    analytic[1, 0] += 0.5
+    with pytest.raises(AssertionError) as info:
+        grad_check("dw", analytic, lambda v: np.sum(v ** 2), x, hint="Check the power rule.")
+    message = str(info.value)
+    assert message.startswith("`dw` differs from the numeric gradient: max relative error")
+    assert "at index (1, 0)" in message
+    assert message.endswith("tolerance 1e-06. Check the power rule.")
+
+
+# ---------------------------------------------------------------- forbid_imports
+
+def write(folder, name, source):
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def re_escape(text):
+    import re
+    return re.escape(text)
+
+
+def test_forbid_imports_catches_import_torch(tmp_path):
+    write(tmp_path, "layers.py", "import numpy as np\n\nimport torch\n")
+    with pytest.raises(AssertionError) as info:
+        forbid_imports(tmp_path)
+    assert str(info.value) == ("layers.py:3 imports `torch`; this assignment is NumPy only. "
+                               "Remove the import and write it with NumPy.")
+
+
+def test_forbid_imports_catches_submodule_import(tmp_path):
+    write(tmp_path, "a.py", "import torch.nn.functional as F\n")
+    assert [h.module for h in find_forbidden_imports(tmp_path)] == ["torch.nn.functional"]
+
+
+def test_forbid_imports_catches_from_sklearn_import(tmp_path):
+    write(tmp_path, "mlp.py", "from sklearn import neural_network\n")
+    with pytest.raises(AssertionError, match=r"^mlp.py:1 imports `sklearn`;"):
+        forbid_imports(tmp_path)
+
+
+def test_forbid_imports_catches_dunder_import(tmp_path):
+    write(tmp_path, "optim.py", "x = 1\nt = __import__('torch')\n")
+    with pytest.raises(AssertionError, match=r"^optim.py:2 imports `torch`;"):
+        forbid_imports(tmp_path)
+
+
+def test_forbid_imports_catches_importlib_import_module(tmp_path):
+    write(tmp_path, "train.py", """\
+        import importlib
+
+        def go():
+            return importlib.import_module("jax")
+        """)
+    with pytest.raises(AssertionError, match=r"^train.py:4 imports `jax`;"):
+        forbid_imports(tmp_path)
+
+
+def test_forbid_imports_catches_bare_import_module(tmp_path):
+    write(tmp_path, "t.py", "from importlib import import_module\nm = import_module(name='tensorflow')\n")
+    assert [(h.line, h.module) for h in find_forbidden_imports(tmp_path)] == [(2, "tensorflow")]
+
+
+def test_forbid_imports_lists_every_hit_in_nested_files(tmp_path):
+    write(tmp_path, "a.py", "import torch\n")
+    write(tmp_path, "pkg/b.py", "import jax.numpy as jnp\n")
+    hits = find_forbidden_imports(tmp_path)
+    assert [(h.file, h.module) for h in hits] == [("a.py", "torch"), ("pkg/b.py", "jax.numpy")]
+
+
+def test_forbid_imports_allows_numpy_and_lookalikes(tmp_path):
+    write(tmp_path, "ok.py", """\
+        import numpy as np
+        import torchvision_like_name_is_not_torch
+        from . import layers
+        from mylib import torch
+        getattr(np, "import_module", None)
+        """)
+    forbid_imports(tmp_path)
+
+
+def test_forbid_imports_uses_the_callers_forbidden_list_and_hint(tmp_path):
+    write(tmp_path, "a.py", "import scipy.optimize\n")
+    with pytest.raises(AssertionError, match=r"^a.py:1 imports `scipy.optimize`; use your own optimizer\.$"):
+        forbid_imports(tmp_path, forbidden=["scipy"], hint="use your own optimizer.")
+
+
+def test_forbid_imports_skips_files_that_do_not_parse(tmp_path):
+    write(tmp_path, "broken.py", "def (:\n")
+    forbid_imports(tmp_path)
+
+
+# ---------------------------------------------------------------- block_imports
+
+def test_block_imports_raises_import_error_with_a_message(tmp_path, monkeypatch):
+    write(tmp_path, "student_mod_ag.py", "import numpy\nimport fake_forbidden_pkg_ag\n")
+    write(tmp_path, "fake_forbidden_pkg_ag.py", "")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with block_imports(["fake_forbidden_pkg_ag"]):
+        with pytest.raises(ImportError) as info:
+            import student_mod_ag  # noqa: F401
+    assert str(info.value) == ("student_mod_ag.py:2 imports `fake_forbidden_pkg_ag`; this assignment "
+                               "is NumPy only. Remove the import and write it with NumPy.")
+    assert info.value.name == "fake_forbidden_pkg_ag"
+    sys.modules.pop("student_mod_ag", None)
+
+
+def test_block_imports_is_removed_after_the_block(tmp_path, monkeypatch):
+    write(tmp_path, "fake_allowed_later_ag.py", "VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with block_imports(["fake_allowed_later_ag"]) as finder:
+        assert sys.meta_path[0] is finder
+    import fake_allowed_later_ag
+    assert fake_allowed_later_ag.VALUE == 1
+    assert finder not in sys.meta_path
+    sys.modules.pop("fake_allowed_later_ag", None)
+
+
+def test_block_imports_blocks_submodules():
+    with block_imports(["fake_blocked_pkg_ag"]):
+        with pytest.raises(ImportError, match="imports `fake_blocked_pkg_ag`;"):
+            __import__("fake_blocked_pkg_ag.sub")
+
+
+def test_block_imports_lets_other_modules_through():
+    with block_imports():
+        import json  # noqa: F401
