@@ -199,7 +199,8 @@ TESTS_ROOT = pytest.StashKey[str]()
 def _test_id(item: pytest.Item) -> str:
     """Return the id relative to the assignment's tests folder: `hidden/test_x.py::test_y`."""
     parts = Path(item.path).parts
-    rel = Path(*parts[parts.index("tests") + 1 :]) if "tests" in parts else Path(item.path.name)
+    last = len(parts) - 1 - parts[::-1].index("tests") if "tests" in parts else None
+    rel = Path(*parts[last + 1 :]) if last is not None else Path(item.path.name)
     return rel.as_posix() + item.nodeid[len(item.nodeid.split("::")[0]) :]
 
 

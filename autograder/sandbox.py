@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -16,6 +16,12 @@ from autograder.spec import AssignmentSpec
 
 TAIL_BYTES = 20_000
 MAX_OUTPUT_BYTES = 64 * 2**20
+# Built-in pytest plugins a grading run does not use; `unraisableexception` alone costs
+# several full garbage collections per run.
+UNUSED_PYTEST_PLUGINS = (
+    "cacheprovider", "junitxml", "doctest", "pastebin", "unraisableexception", "threadexception",
+    "legacypath", "stepwise", "lsp", "nose",
+)  # fmt: skip
 ONE_THREAD = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
@@ -42,7 +48,7 @@ class ChildRun:
 
 
 def _limit_child(memory_mb: int) -> None:
-    """Apply resource limits in the child before it starts Python (runs after fork)."""
+    """Apply resource limits to the current (freshly forked) child."""
     import resource
 
     if memory_mb:
@@ -71,22 +77,52 @@ def _read_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
-def _command(tests: list[Path], confcutdir: Path, config: Path, ini: Path) -> list[str]:
+def _pytest_args(tests: list[Path], confcutdir: Path, config: Path, ini: Path) -> list[str]:
     return [
-        sys.executable, "-m", "pytest", *map(str, tests),
-        "-p", "autograder.plugin", "--ag-config", str(config),
+        *map(str, tests), "-p", "autograder.plugin", "--ag-config", str(config),
         "-c", str(ini), "--rootdir", str(confcutdir), "--confcutdir", str(confcutdir),
         "--import-mode=importlib", "--strict-markers", "-q", "-rN", "--no-header",
-        "-p", "no:cacheprovider", "-p", "no:junitxml", "-p", "no:doctest", "-p", "no:pastebin",
+        *[arg for name in UNUSED_PYTEST_PLUGINS for arg in ("-p", f"no:{name}")],
     ]  # fmt: skip
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Return the environment of a grading child: one BLAS thread, no bytecode, fixed hash seed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "AUTOGRADER_SUBMISSION"))}
-    env.update(ONE_THREAD, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", MPLBACKEND="Agg")
-    env.update(extra or {})
-    return env
+def _child_main(args: list[str], cwd: str, out: str, err: str, memory_mb: int) -> None:
+    """Body of a grading child forked from the warm server: new session, limits, pytest."""
+    os.setsid()  # own process group, so a timeout kills grandchildren too
+    _limit_child(memory_mb)
+    for fd, path in ((1, out), (2, err)):
+        with open(path, "wb") as f:
+            os.dup2(f.fileno(), fd)
+    os.chdir(cwd)
+    import pytest
+
+    code = pytest.main(args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(code))
+
+
+_CONTEXT: multiprocessing.context.BaseContext | None = None
+
+
+def _context(framework: str) -> multiprocessing.context.BaseContext:
+    """Return a fork-server context whose server has pytest, numpy (and torch) imported once.
+
+    Each submission then starts as a fork of that warm process: a fresh address space
+    without paying the imports again (about 0.3 s for pytest and numpy, 1.3 s for torch).
+    """
+    global _CONTEXT
+    if _CONTEXT is None:
+        os.environ.update(ONE_THREAD, PYTHONHASHSEED="0", MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party pytest plugins in grading
+        from _pytest.config import default_plugins
+
+        ctx = multiprocessing.get_context("forkserver")
+        builtin = [f"_pytest.{p}" for p in default_plugins if p not in UNUSED_PYTEST_PLUGINS]
+        preload = ["pytest", *builtin, "numpy", "autograder.plugin", "autograder.checks"]
+        ctx.set_forkserver_preload(preload + (["torch"] if framework == "torch" else []))
+        _CONTEXT = ctx
+    return _CONTEXT
 
 
 def run_tests(
@@ -109,34 +145,28 @@ def run_tests(
     }
     config.write_text(json.dumps(settings), encoding="utf-8")
     ini.write_text("[pytest]\n", encoding="utf-8")
-    confcutdir = tests[0].parent if tests[0].name != "tests" else tests[0].parent
+    confcutdir = tests[0]
     while confcutdir.name in {"tests", "public", "hidden"}:
         confcutdir = confcutdir.parent
     deadline = per_submission_s or spec.limits.per_submission_s
+    args = _pytest_args(tests, confcutdir, config, ini)
+    out, err = work / "stdout.txt", work / "stderr.txt"
     start = time.perf_counter()
-    with open(work / "stdout.txt", "wb") as out, open(work / "stderr.txt", "wb") as err:
-        proc = subprocess.Popen(
-            _command(tests, confcutdir, config, ini),
-            cwd=submission, env=child_env(), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-            start_new_session=True, preexec_fn=lambda: _limit_child(spec.limits.memory_mb),
-        )  # fmt: skip
-        killed = False
-        try:
-            proc.wait(timeout=deadline)
-        except subprocess.TimeoutExpired:
-            killed = True
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # the whole group: no stray grandchildren
-            except ProcessLookupError:
-                pass
-            proc.wait()
+    proc = _context(spec.framework).Process(target=_child_main, args=(args, str(submission), str(out), str(err), spec.limits.memory_mb))
+    proc.start()
+    proc.join(timeout=deadline)
+    killed = proc.exitcode is None
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: no stray grandchildren
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.join()
     return ChildRun(
         events=_read_events(events),
-        returncode=None if killed else proc.returncode,
+        returncode=None if killed else proc.exitcode,
         wall_s=time.perf_counter() - start,
         killed_for_time=killed,
-        stdout_tail=_tail(work / "stdout.txt"),
-        stderr_tail=_tail(work / "stderr.txt"),
+        stdout_tail=_tail(out),
+        stderr_tail=_tail(err),
         limits={"per_submission_s": deadline, "memory_mb": spec.limits.memory_mb},
     )

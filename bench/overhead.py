@@ -1,0 +1,42 @@
+"""Per-submission overhead of `autograder grade` on a trivial assignment.
+
+Overhead = (batch wall time - time spent inside tests) / submissions, with one worker.
+Run: .venv/bin/python bench/overhead.py [N]
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.course import find_assignment
+from autograder.grade import grade_batch
+
+ROOT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "course"
+
+
+def main(n: int = 40) -> None:
+    assignment = find_assignment("a0_trivial", ROOT)
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = []
+        for i in range(n):
+            dest = Path(tmp) / "subs" / f"student{i:03d}"
+            shutil.copytree(assignment.solution, dest)
+            subs.append(dest)
+        grade_batch(assignment, subs[:1], Path(tmp) / "warm", workers=1)  # start the fork server
+        start = time.perf_counter()
+        results = grade_batch(assignment, subs, Path(tmp) / "out", workers=1)
+        wall = time.perf_counter() - start
+    in_tests = sum(t.duration_s for r in results for t in r.tests)
+    assert all(r.score == r.max_score for r in results), "the trivial solution must score full marks"
+    print(f"submissions:              {n}")
+    print(f"batch wall time:          {wall:.2f} s")
+    print(f"time inside tests:        {in_tests:.2f} s")
+    print(f"overhead per submission:  {(wall - in_tests) / n:.3f} s  (target <= 0.25 s)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 40)
