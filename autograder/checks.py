@@ -11,7 +11,7 @@ import ast
 import importlib.abc
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +182,31 @@ def assert_close(name: str, got: Any, expected: Any, tol: float = 1e-7, hint: st
     _assert_numeric(name, arr, "")
     _assert_finite(name, arr, "")
     _assert_values(name, arr, expected, tol, atol, hint, against)
+
+
+def assert_keys(name: str, got: Any, expected_keys: Iterable[str], hint: str = "") -> None:
+    """Fail unless ``got`` is a dict holding every key in ``expected_keys``."""
+    assert_defined(name, got)
+    if not isinstance(got, Mapping):
+        raise AssertionError(f"`{name}` has the wrong type: got {_describe_type(got)}, expected a dict. "
+                             + _next(hint, "Return a dict as the docstring says."))
+    missing = [k for k in expected_keys if k not in got]
+    if missing:
+        listed = ", ".join(f"'{k}'" for k in missing)
+        have = ", ".join(f"'{k}'" for k in got) or "none"
+        raise AssertionError(f"`{name}` is missing keys: {listed}; it has {have}. "
+                             + _next(hint, "Use the key names given in the docstring."))
+
+
+def assert_within(name: str, got: Any, expected: float, atol: float, hint: str = "") -> None:
+    """Fail unless the scalar ``got`` lies within ``atol`` of ``expected``; for statistics."""
+    assert_shape(name, got, ())
+    value = float(np.asarray(got))
+    if not abs(value - expected) <= atol:
+        raise AssertionError(
+            f"`{name}` is out of range: got {value:.4g}, expected {expected:.4g} +/- {atol:.2g}. "
+            + _next(hint, VALUES_HINT)
+        )
 
 
 # ---------------------------------------------------------------- gradients

@@ -110,20 +110,20 @@ def grade(
     assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_mlp_numpy."),
     submissions: list[Path] = typer.Argument(..., help="Submissions: folders, .zip, .py or .ipynb files (or one folder of them with --each)."),
     out: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for <name>.json results and grades.csv."),
-    workers: int = typer.Option(max(1, (os.cpu_count() or 2) // 1), "--workers", "-j", help="Submissions graded in parallel (one thread each)."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-j", help="Submissions graded in parallel, one thread each (default: one per core)."),
     each: bool = typer.Option(False, "--each", help="Treat each entry inside the given folder(s) as one submission."),
     force: bool = typer.Option(False, "--force", help="Regrade submissions that already have a result for this version."),
 ) -> None:
     """Grade submissions with the hidden and public tests; write OUT/<name>.json and OUT/grades.csv."""
     from autograder.course import find_assignment
-    from autograder.grade import grade_batch
+    from autograder.grade import expand_sources, grade_batch
 
     try:
         a = find_assignment(assignment)
         a.spec  # noqa: B018
     except SpecError as exc:
         raise _fail(str(exc)) from None
-    sources = [p for s in submissions for p in (sorted(s.iterdir()) if each and s.is_dir() else [s])]
+    sources = expand_sources(submissions, each)
     missing = [str(s) for s in sources if not s.exists()]
     if missing:
         raise _fail(f"no such submission: {', '.join(missing)}")

@@ -16,6 +16,22 @@ from autograder.sandbox import run_tests
 from autograder.submission import StagedSubmission, SubmissionError, stage, submission_name
 
 GRADEBOOK = "grades.csv"
+SUBMISSION_SUFFIXES = {".zip", ".py", ".ipynb"}
+
+
+def expand_sources(paths: list[Path], each: bool) -> list[Path]:
+    """Return the submissions named: with `each`, every folder, .zip, .py or .ipynb inside the given folders."""
+    out: list[Path] = []
+    for path in paths:
+        if not (each and path.is_dir()):
+            out.append(path)
+            continue
+        for entry in sorted(path.iterdir()):
+            if entry.name.startswith((".", "_")):
+                continue
+            if entry.is_dir() or entry.suffix in SUBMISSION_SUFFIXES:
+                out.append(entry)
+    return out
 
 
 def unique_names(sources: list[Path]) -> dict[Path, str]:
@@ -79,8 +95,10 @@ def prepare_data(assignment: Assignment) -> None:
     """Build dataset caches once in the parent, so parallel children only read them."""
     from autograder import data
 
+    loaders = {"mnist": data.load_mnist}
     for name in assignment.spec.datasets:
-        data.prepare(name, seed=assignment.spec.seed)
+        if name in loaders:
+            loaders[name](seed=assignment.spec.seed)
 
 
 def grade_batch(

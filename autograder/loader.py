@@ -19,6 +19,10 @@ class SubmissionImportError(Exception):
     """A student module could not be imported; the original error is the `__cause__`."""
 
 
+class SubmissionRejected(Exception):
+    """The submission breaks an assignment rule (a forbidden import); every test using it fails."""
+
+
 class MissingDefinition(AssertionError):
     """A student module lacks a function or class that the tests need."""
 

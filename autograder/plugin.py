@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from autograder.loader import BrokenModule, MissingDefinition, ModuleSet, SubmissionImportError, load_modules
+from autograder.checks import find_forbidden_imports, install_import_blocker
+from autograder.loader import BrokenModule, MissingDefinition, ModuleSet, SubmissionImportError, SubmissionRejected, load_modules
 
 # Outcomes, kept apart (DESIGN.md, "Grading outcomes").
 PASSED = "passed"
@@ -154,7 +155,7 @@ def _classify(exc: BaseException, when: str, test: str, settings: Settings, root
         return NOT_ATTEMPTED, NOT_ATTEMPTED_MSG.format(name=name)
     if isinstance(exc, SubmissionImportError):
         return ERRORED, _trimmed(exc, roots)
-    if isinstance(exc, MissingDefinition):
+    if isinstance(exc, MissingDefinition | SubmissionRejected):
         return FAILED, str(exc)
     if _student_frames(exc.__traceback__, roots):
         return ERRORED, _trimmed(exc, roots)
@@ -303,6 +304,13 @@ def submission(request: pytest.FixtureRequest) -> ModuleSet:
     settings = _settings_of(request)
     if settings.submission is None:
         raise pytest.UsageError("autograder: no submission folder; pass --ag-submission DIR.")
+    forbidden = settings.spec.get("forbidden_imports") or []
+    if forbidden:
+        hint = f"this assignment allows none of {', '.join(forbidden)}. Remove the import and write it with NumPy."
+        hits = find_forbidden_imports(settings.submission, forbidden)
+        if hits:
+            raise SubmissionRejected("\n".join(h.message(hint) for h in hits) + "\nNo test can award points until it is removed.")
+        install_import_blocker(forbidden, hint)  # catches imports the source scan cannot see
     return load_modules(settings.submission, settings.modules)
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from autograder import checks
 from autograder.checks import (
-    assert_close, assert_defined, assert_dtype, assert_shape, block_imports,
+    assert_close, assert_defined, assert_dtype, assert_keys, assert_shape, assert_within,
+    block_imports,
     find_forbidden_imports, forbid_imports, grad_check, numeric_gradient, rel_error,
 )
 
@@ -150,6 +151,47 @@ def test_assert_close_atol_ignores_tiny_absolute_differences():
 def test_assert_close_on_scalars_names_the_scalar():
     with pytest.raises(AssertionError, match="at the scalar value"):
         assert_close("loss", 2.0, 1.0)
+
+
+# ---------------------------------------------------------------- assert_keys
+
+def test_assert_keys_accepts_a_superset():
+    assert_keys("grads", {"W1": 1, "b1": 2, "extra": 3}, ["W1", "b1"])
+
+
+def test_assert_keys_lists_missing_and_present_keys():
+    with pytest.raises(AssertionError) as info:
+        assert_keys("grads", {"W1": 1}, ["W1", "b1", "W2"])
+    assert str(info.value) == ("`grads` is missing keys: 'b1', 'W2'; it has 'W1'. "
+                               "Use the key names given in the docstring.")
+
+
+def test_assert_keys_rejects_a_non_dict():
+    with pytest.raises(AssertionError, match="`history` has the wrong type: got a list, expected a dict"):
+        assert_keys("history", [1, 2], ["loss_history"])
+
+
+# ---------------------------------------------------------------- assert_within
+
+def test_assert_within_accepts_a_value_inside_the_band():
+    assert_within("fraction dropped", 0.305, 0.3, atol=0.01)
+
+
+def test_assert_within_reports_got_expected_and_band():
+    with pytest.raises(AssertionError) as info:
+        assert_within("fraction dropped", 0.5, 0.3, atol=0.01, hint="Drop with probability p.")
+    assert str(info.value) == ("`fraction dropped` is out of range: got 0.5, expected 0.3 +/- 0.01. "
+                               "Drop with probability p.")
+
+
+def test_assert_within_rejects_nan():
+    with pytest.raises(AssertionError, match="got nan"):
+        assert_within("mean", float("nan"), 0.0, atol=1.0)
+
+
+def test_assert_within_checks_shape_first():
+    with pytest.raises(AssertionError, match="wrong shape: got \\(2,\\), expected \\(\\)"):
+        assert_within("mean", np.zeros(2), 0.0, atol=1.0)
 
 
 # ---------------------------------------------------------------- numeric_gradient / grad_check

@@ -1,0 +1,10 @@
+"""Fixtures for A1: the grader's MNIST split and small helpers shared by its tests."""
+import pytest
+
+from autograder.data import Split, load_mnist
+
+
+@pytest.fixture(scope="session")
+def mnist(spec) -> Split:
+    """Return the grader's MNIST split for the spec's seed; X_test is held out from training."""
+    return load_mnist(seed=int(spec["seed"]))

@@ -1,0 +1,148 @@
+"""Hidden tests: forward passes against the reference, numerical stability, dropout and batchnorm modes."""
+import numpy as np
+import pytest
+
+from autograder.checks import assert_close, assert_within
+
+
+def bn_param(mode, D, rng=None):
+    running_mean = np.zeros(D) if rng is None else rng.standard_normal(D)
+    running_var = np.ones(D) if rng is None else 0.5 + rng.random(D)
+    return {"mode": mode, "eps": 1e-5, "momentum": 0.9,
+            "running_mean": running_mean, "running_var": running_var}
+
+
+# ---------------------------------------------------------------- forward passes
+
+@pytest.mark.points(1)
+def test_affine_forward_matches_reference(submission, reference, rng):
+    x, w, b = rng.standard_normal((3, 4, 5)), rng.standard_normal((20, 6)), rng.standard_normal(6)
+    out_st, _ = submission.layers.affine_forward(x.copy(), w.copy(), b.copy())
+    out_ref, _ = reference.layers.affine_forward(x, w, b)
+    assert_close("out", out_st, out_ref, hint="Flatten each row of x to D values, then x @ w + b.")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
+def test_activation_forward_matches_reference(submission, reference, rng, name):
+    x = 3 * rng.standard_normal((4, 6))
+    out_st, _ = getattr(submission.layers, f"{name}_forward")(x.copy())
+    out_ref, _ = getattr(reference.layers, f"{name}_forward")(x)
+    assert_close("out", out_st, out_ref)
+
+
+@pytest.mark.points(1)
+def test_softmax_cross_entropy_loss_matches_reference(submission, reference, rng):
+    scores, y = rng.standard_normal((7, 4)), rng.integers(0, 4, size=7)
+    loss_st, _ = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
+    loss_ref, _ = reference.layers.softmax_cross_entropy(scores, y)
+    assert_close("loss", loss_st, loss_ref, hint="The loss is the mean of -log softmax at the true class.")
+
+
+# ---------------------------------------------------------------- numerical stability
+
+@pytest.mark.points(2)
+def test_softmax_cross_entropy_is_stable_on_huge_logits(submission, reference, rng):
+    scores, y = 1e4 * rng.standard_normal((5, 10)), rng.integers(0, 10, size=5)
+    loss_st, dscores_st = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
+    loss_ref, dscores_ref = reference.layers.softmax_cross_entropy(scores, y)
+    hint = "Subtract each row's largest score before exp, and take log-softmax rather than log(softmax)."
+    assert_close("loss", loss_st, loss_ref, hint=hint)
+    assert_close("dscores", dscores_st, dscores_ref, hint=hint)
+
+
+@pytest.mark.points(1)
+def test_sigmoid_is_finite_on_huge_inputs(submission, reference):
+    x = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]])
+    out_st, _ = submission.layers.sigmoid_forward(x.copy())
+    out_ref, _ = reference.layers.sigmoid_forward(x)
+    assert_close("out", out_st, out_ref, hint="Compute exp only of non-positive numbers to avoid overflow.")
+
+
+# ---------------------------------------------------------------- dropout
+
+@pytest.fixture
+def dropout_run(submission, rng):
+    """Run train-mode dropout with p = 0.3 on a large positive input."""
+    x = 1.0 + rng.random((400, 500))
+    out, _ = submission.layers.dropout_forward(x.copy(), 0.3, True, np.random.default_rng(1))
+    return x, np.asarray(out)
+
+
+@pytest.mark.points(1)
+def test_dropout_drops_a_fraction_p_of_units(dropout_run):
+    x, out = dropout_run
+    assert_within("fraction of units dropped", np.mean(out == 0), 0.3, atol=0.01,
+                  hint="p is the probability of DROPPING a unit: keep it where rng.random(x.shape) >= p.")
+
+
+@pytest.mark.points(1)
+def test_dropout_preserves_the_expected_value(dropout_run):
+    x, out = dropout_run
+    assert_within("mean(out) / mean(x)", np.mean(out) / np.mean(x), 1.0, atol=0.01,
+                  hint="Inverted dropout scales the kept units by 1 / (1 - p).")
+
+
+@pytest.mark.points(1)
+def test_dropout_scales_kept_units_by_one_over_keep_probability(dropout_run):
+    x, out = dropout_run
+    kept = out != 0
+    assert_close("kept units of out", out[kept], x[kept] / 0.7,
+                 hint="Multiply each kept unit by 1 / (1 - p), here 1 / 0.7.")
+
+
+@pytest.mark.points(1)
+def test_dropout_eval_mode_is_the_identity(submission, rng):
+    x = rng.standard_normal((10, 20))
+    out, _ = submission.layers.dropout_forward(x.copy(), 0.5, False, np.random.default_rng(0))
+    assert_close("out in eval mode", out, x, hint="With train=False return x unchanged: no mask, no scaling.")
+
+
+# ---------------------------------------------------------------- batchnorm train vs eval
+
+@pytest.mark.points(1)
+def test_batchnorm_train_forward_matches_reference(submission, reference, rng):
+    x, gamma, beta = 3 * rng.standard_normal((10, 5)) + 2, rng.standard_normal(5), rng.standard_normal(5)
+    out_st, _ = submission.layers.batchnorm_forward(x.copy(), gamma, beta, bn_param("train", 5))
+    out_ref, _ = reference.layers.batchnorm_forward(x, gamma, beta, bn_param("train", 5))
+    assert_close("out", out_st, out_ref, hint="Normalise with the batch mean and the biased variance (divide by N).")
+
+
+@pytest.mark.points(2)
+def test_batchnorm_train_updates_running_stats(submission, reference, rng):
+    gamma, beta = np.ones(4), np.zeros(4)
+    param_st, param_ref = bn_param("train", 4), bn_param("train", 4)
+    for _ in range(3):
+        x = 2 * rng.standard_normal((16, 4)) + 5
+        submission.layers.batchnorm_forward(x.copy(), gamma, beta, param_st)
+        reference.layers.batchnorm_forward(x, gamma, beta, param_ref)
+    hint = ("Store running = momentum * running + (1 - momentum) * batch statistic back into bn_param, "
+            "using the biased batch variance.")
+    assert_close("bn_param['running_mean'] after 3 steps", param_st.get("running_mean"),
+                 param_ref["running_mean"], hint=hint)
+    assert_close("bn_param['running_var'] after 3 steps", param_st.get("running_var"),
+                 param_ref["running_var"], hint=hint)
+
+
+@pytest.mark.points(2)
+def test_batchnorm_eval_uses_running_stats(submission, reference, rng):
+    x, gamma, beta = rng.standard_normal((6, 4)), rng.standard_normal(4), rng.standard_normal(4)
+    param_st = bn_param("test", 4, rng)
+    param_ref = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in param_st.items()}
+    out_st, _ = submission.layers.batchnorm_forward(x.copy(), gamma, beta, param_st)
+    out_ref, _ = reference.layers.batchnorm_forward(x, gamma, beta, param_ref)
+    assert_close("out in test mode", out_st, out_ref,
+                 hint="In test mode normalise with bn_param's running_mean and running_var, not the batch's.")
+
+
+@pytest.mark.points(1)
+def test_batchnorm_eval_leaves_running_stats_unchanged(submission, rng):
+    x, gamma, beta = rng.standard_normal((6, 4)), np.ones(4), np.zeros(4)
+    param_st = bn_param("test", 4, rng)
+    mean_before, var_before = param_st["running_mean"].copy(), param_st["running_var"].copy()
+    submission.layers.batchnorm_forward(x.copy(), gamma, beta, param_st)
+    hint = "Update the running statistics in train mode only."
+    assert_close("bn_param['running_mean'] after a test-mode call", param_st.get("running_mean"), mean_before,
+                 hint=hint)
+    assert_close("bn_param['running_var'] after a test-mode call", param_st.get("running_var"), var_before,
+                 hint=hint)
