@@ -175,3 +175,7 @@ def data(
 def main() -> None:
     """Entry point of the `autograder` console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

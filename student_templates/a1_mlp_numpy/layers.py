@@ -4,6 +4,7 @@ Every layer has a forward function that returns ``(out, cache)`` and a
 backward function that takes ``(dout, cache)`` and returns the gradient of
 the loss with respect to each input of the forward function.
 """
+
 import numpy as np
 
 
@@ -39,7 +40,7 @@ def affine_backward(dout, cache):
     - dw: (D, M)
     - db: (M,)
     """
-    x, w, b = cache
+    x, w, _ = cache
     # ---- YOUR CODE HERE: dx, dw, db; let the shapes guide the products.
     # Pitfall: dx must come back in x's original shape, not (N, D). ----
     raise NotImplementedError("affine_backward")

@@ -1,8 +1,8 @@
 """Minibatch training loop with per-epoch validation and early stopping."""
+
 import copy
 
 import numpy as np
-
 import optim
 
 
