@@ -166,9 +166,11 @@ def data(
             datasets.download(download)
         except Exception as exc:  # noqa: BLE001 - any download failure is reported the same way
             raise _fail(str(exc)) from None
-    table = Table("dataset", "looked for in", "present", "used instead")
+    console.print(f"data folder: {datasets.data_root()}  (set AUTOGRADER_DATA to change it)")
+    table = Table("dataset", "looked for in", "present", "graded with", "otherwise")
     for row in datasets.dataset_status():
-        table.add_row(*(str(row.get(k, "")) for k in ("name", "path", "present", "fallback")))
+        present = "[green]yes" if row["present"] else "[yellow]no"
+        table.add_row(row["name"], row["location"], present, str(row["source"] or "-"), row["fallback"])
     console.print(table)
 
 

@@ -1,0 +1,57 @@
+"""Hidden test: the student's MLP, trained by the student's train() on the grader's MNIST split,
+scored on held-out test images that train() never sees."""
+import time
+
+import numpy as np
+import pytest
+
+# Per data source: enough updates for the reference to clear the threshold in a few seconds.
+TRAINING = {
+    "mnist-offline": dict(hidden_dims=[200], epochs=10, batch_size=100, learning_rate=2e-3),
+    "mnist-full": dict(hidden_dims=[200], epochs=2, batch_size=100, learning_rate=1e-3),
+}
+
+
+def threshold_for(spec, source):
+    thresholds = spec.get("thresholds", {})
+    if source not in thresholds:
+        raise RuntimeError(f"assignment.yaml has no accuracy threshold for dataset source {source!r}; "
+                           f"add it under `thresholds` (known sources: {', '.join(TRAINING)}).")
+    return float(thresholds[source])
+
+
+def record_fact(request, key, value):
+    """Record a fact in the result when the engine offers a `record` fixture."""
+    try:
+        request.getfixturevalue("record")(key, value)
+    except pytest.FixtureLookupError:
+        pass
+
+
+@pytest.mark.points(10)
+def test_trained_mlp_reaches_the_accuracy_threshold_on_held_out_mnist(submission, mnist, spec, budget, request):
+    threshold = threshold_for(spec, mnist.source)
+    cfg = TRAINING[mnist.source]
+    model = submission.mlp.MLP(cfg["hidden_dims"], seed=int(spec["seed"]))
+    start = time.perf_counter()
+    submission.train.train(model, mnist.training_data(), update_rule="adam",
+                           optim_config={"learning_rate": cfg["learning_rate"]}, epochs=cfg["epochs"],
+                           batch_size=cfg["batch_size"], seed=int(spec["seed"]))
+    elapsed = time.perf_counter() - start
+    record_fact(request, "dataset", mnist.source)
+    if elapsed > budget:
+        raise AssertionError(
+            f"training is too slow: your train() took {elapsed:.1f} s, the budget is {budget:g} s "
+            f"({cfg['epochs']} epochs of {len(mnist.y_train)} images, hidden_dims={cfg['hidden_dims']}). "
+            "Replace Python loops over rows or units with NumPy array operations."
+        )
+    accuracy = float(np.mean(np.asarray(model.predict(mnist.X_test)) == mnist.y_test))
+    record_fact(request, "held_out_accuracy", accuracy)
+    if not accuracy >= threshold:
+        raise AssertionError(
+            f"held-out accuracy is too low: got {accuracy:.3f}, expected at least {threshold:.3f} on "
+            f"{len(mnist.y_test)} {mnist.source} test images (MLP({cfg['hidden_dims']}), adam, "
+            f"learning_rate={cfg['learning_rate']:g}, {cfg['epochs']} epochs, trained in {elapsed:.1f} s). "
+            "Your gradient checks pass one layer at a time; check that train() visits every batch each "
+            "epoch and that predict() uses eval mode."
+        )
