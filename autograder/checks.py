@@ -190,8 +190,10 @@ def assert_keys(name: str, got: Any, expected_keys: Iterable[str], hint: str = "
     """Fail unless ``got`` is a dict holding every key in ``expected_keys``."""
     assert_defined(name, got)
     if not isinstance(got, Mapping):
-        raise AssertionError(f"`{name}` has the wrong type: got {_describe_type(got)}, expected a dict. "
-                             + _next(hint, "Return a dict as the docstring says."))
+        raise AssertionError(  # noqa: TRY004 - a wrong answer: the engine reads AssertionError as "failed"
+            f"`{name}` has the wrong type: got {_describe_type(got)}, expected a dict. "
+            + _next(hint, "Return a dict as the docstring says.")
+        )
     missing = [k for k in expected_keys if k not in got]
     if missing:
         listed = ", ".join(f"'{k}'" for k in missing)
@@ -350,7 +352,6 @@ class ForbiddenImportFinder(importlib.abc.MetaPathFinder):
         if _is_forbidden(fullname, self.forbidden):
             message = f"{_importing_frame()} imports `{fullname}`; {self.hint}"
             raise ImportError(message, name=fullname)
-        return None
 
     def __repr__(self) -> str:
         return f"ForbiddenImportFinder(forbidden={self.forbidden!r})"

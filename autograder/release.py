@@ -12,18 +12,18 @@ SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 
 CONFTEST_HEADER = '''"""Fixtures for the public tests. Run `pytest` or `autograder check` in this folder."""
 
-try:
-    import autograder.plugin  # noqa: F401
-except ImportError as exc:  # pragma: no cover - shown to students without the package
+import importlib.util
+
+if importlib.util.find_spec("autograder") is None:  # checked without importing, so pytest can rewrite asserts
     raise SystemExit(
         "The public tests need the course's `autograder` package: pip install autograder "
         "(or the wheel your course provides), then run `pytest` again."
-    ) from exc
+    )
 
 pytest_plugins = ["autograder.plugin"]
 '''
 
-PYTEST_INI = "[pytest]\ntestpaths = tests/public\naddopts = --strict-markers --import-mode=importlib -q\n"
+PYTEST_INI = "[pytest]\ntestpaths = tests/public\naddopts = --strict-markers --import-mode=importlib\n"
 
 README = """# {title}
 

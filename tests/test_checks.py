@@ -7,11 +7,19 @@ import pytest
 
 from autograder import checks
 from autograder.checks import (
-    assert_close, assert_defined, assert_dtype, assert_keys, assert_shape, assert_within,
+    assert_close,
+    assert_defined,
+    assert_dtype,
+    assert_keys,
+    assert_shape,
+    assert_within,
     block_imports,
-    find_forbidden_imports, forbid_imports, grad_check, numeric_gradient, rel_error,
+    find_forbidden_imports,
+    forbid_imports,
+    grad_check,
+    numeric_gradient,
+    rel_error,
 )
-
 
 # ---------------------------------------------------------------- rel_error
 
@@ -351,9 +359,8 @@ def test_block_imports_raises_import_error_with_a_message(tmp_path, monkeypatch)
     write(tmp_path, "student_mod_ag.py", "import numpy\nimport fake_forbidden_pkg_ag\n")
     write(tmp_path, "fake_forbidden_pkg_ag.py", "")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with block_imports(["fake_forbidden_pkg_ag"]):
-        with pytest.raises(ImportError) as info:
-            import student_mod_ag  # noqa: F401
+    with block_imports(["fake_forbidden_pkg_ag"]), pytest.raises(ImportError) as info:
+        import student_mod_ag  # noqa: F401
     assert str(info.value) == ("student_mod_ag.py:2 imports `fake_forbidden_pkg_ag`; this assignment "
                                "is NumPy only. Remove the import and write it with NumPy.")
     assert info.value.name == "fake_forbidden_pkg_ag"
@@ -372,9 +379,8 @@ def test_block_imports_is_removed_after_the_block(tmp_path, monkeypatch):
 
 
 def test_block_imports_blocks_submodules():
-    with block_imports(["fake_blocked_pkg_ag"]):
-        with pytest.raises(ImportError, match="imports `fake_blocked_pkg_ag`;"):
-            __import__("fake_blocked_pkg_ag.sub")
+    with block_imports(["fake_blocked_pkg_ag"]), pytest.raises(ImportError, match="imports `fake_blocked_pkg_ag`;"):
+        __import__("fake_blocked_pkg_ag.sub")
 
 
 def test_block_imports_lets_other_modules_through():

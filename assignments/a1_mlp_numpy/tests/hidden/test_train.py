@@ -3,12 +3,15 @@
 The fake model's validation accuracy follows a script indexed by how many updates it has had,
 so these tests judge train.py alone, whatever the student's MLP does.
 """
+from functools import partial
+
 import numpy as np
 import pytest
 
 from autograder.checks import assert_close, assert_keys
 
 N_VAL = 10
+expect = partial(assert_close, against="the expected value")
 
 
 class ScriptedModel:
@@ -24,7 +27,7 @@ class ScriptedModel:
         self.reg, self.use_batchnorm, self.bn_params, self.dropout = 0.0, False, [], 0.0
 
     def predict(self, X):
-        epoch = min(max(int(round(self.params["w"][0])) - 1, 0), len(self.script) - 1)
+        epoch = min(max(round(float(self.params["w"][0])) - 1, 0), len(self.script) - 1)
         # label 0 is right for every row; row i (X[i, 0] = i / N_VAL) is right while below the script
         return np.where(X[:, 0] < self.script[epoch] - 1e-9, 0, 1)
 
@@ -60,28 +63,28 @@ LATE_PEAK = [0.2, 0.5, 0.8, 0.6, 0.7, 0.4, 0.9, 0.9, 0.9, 0.9]  # patience 3 sto
 @pytest.mark.points(1)
 def test_train_reports_the_best_epoch(submission):
     _, history = run(submission, PEAKED, epochs=6, patience=None)
-    assert_close("history['best_epoch']", history["best_epoch"], 2,
-                 hint="best_epoch is the 0-based epoch with the highest validation accuracy.")
-    assert_close("history['best_val_acc']", history["best_val_acc"], 0.8)
+    expect("history['best_epoch']", history["best_epoch"], 2,
+           hint="best_epoch is the 0-based epoch with the highest validation accuracy.")
+    expect("history['best_val_acc']", history["best_val_acc"], 0.8)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(3)
 def test_train_restores_the_best_epoch_params(submission):
     model, _ = run(submission, PEAKED, epochs=6, patience=None)
-    assert_close("model.params['w'] after training", model.params["w"], [3.0],
-                 hint="Copy the parameters at each new best epoch and put them back in model.params at the end.")
+    expect("model.params['w'] after training", model.params["w"], [3.0],
+           hint="Copy the parameters at each new best epoch and put them back in model.params at the end.")
 
 
 @pytest.mark.points(1)
 def test_train_without_patience_runs_every_epoch(submission):
     _, history = run(submission, PEAKED, epochs=6, patience=None)
-    assert_close("history['epochs_run']", history["epochs_run"], 6, hint="With patience=None never stop early.")
+    expect("history['epochs_run']", history["epochs_run"], 6, hint="With patience=None never stop early.")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(3)
 def test_train_stops_after_patience_epochs_without_improvement(submission):
     _, history = run(submission, LATE_PEAK, epochs=10, patience=3)
     hint = ("The best epoch is 2; epochs 3, 4 and 5 do not improve on it, so with patience=3 "
             "training stops after epoch 5 (0-based).")
-    assert_close("history['epochs_run']", history["epochs_run"], 6, hint=hint)
-    assert_close("len(history['val_acc_history'])", len(history["val_acc_history"]), 6, hint=hint)
+    expect("history['epochs_run']", history["epochs_run"], 6, hint=hint)
+    expect("len(history['val_acc_history'])", len(history["val_acc_history"]), 6, hint=hint)

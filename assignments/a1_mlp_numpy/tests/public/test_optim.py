@@ -2,10 +2,14 @@
 
 The expected numbers were computed once with the reference solution.
 """
+from functools import partial
+
 import numpy as np
 import pytest
 
 from autograder.checks import assert_close, assert_keys, assert_shape
+
+expect = partial(assert_close, against="the expected values")
 
 W = np.linspace(-0.4, 0.6, 6).reshape(2, 3)
 DW = np.linspace(-0.1, 0.2, 6).reshape(2, 3)
@@ -27,13 +31,14 @@ def test_two_steps_match_expected_values(submission, rule):
     w1, config = update(W.copy(), DW.copy(), config)
     assert_shape("next_w", w1, W.shape)
     w2, config = update(w1, 2 * DW, config)
-    assert_close(f"next_w after two {rule} steps", w2, EXPECTED_AFTER_TWO_STEPS[rule], tol=1e-6,
-                 hint="Store the rule's state in config so the second step uses it.")
+    expect(f"next_w after two {rule} steps", w2, EXPECTED_AFTER_TWO_STEPS[rule], tol=1e-6,
+           hint="Store the rule's state in config so the second step uses it.")
 
 
-@pytest.mark.points(1)
-@pytest.mark.parametrize("rule", list(EXPECTED_AFTER_TWO_STEPS))
-def test_none_config_uses_defaults(submission, rule):
-    next_w, config = getattr(submission.optim, rule)(W.copy(), DW.copy(), None)
-    assert_shape("next_w", next_w, W.shape, hint="With config=None, create a dict and fill in the defaults.")
-    assert_keys("config", config, ["learning_rate"], hint="Return the config dict, defaults filled in.")
+@pytest.mark.points(2)
+def test_every_rule_accepts_a_none_config(submission):
+    for rule in EXPECTED_AFTER_TWO_STEPS:
+        next_w, config = getattr(submission.optim, rule)(W.copy(), DW.copy(), None)
+        hint = f"With config=None, {rule} must create a dict and fill in the defaults."
+        assert_shape(f"next_w from {rule}", next_w, W.shape, hint=hint)
+        assert_keys(f"config from {rule}", config, ["learning_rate"], hint=hint)

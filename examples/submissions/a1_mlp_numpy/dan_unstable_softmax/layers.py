@@ -4,6 +4,7 @@ Every layer has a forward function that returns ``(out, cache)`` and a
 backward function that takes ``(dout, cache)`` and returns the gradient of
 the loss with respect to each input of the forward function.
 """
+
 import numpy as np
 
 
@@ -37,7 +38,7 @@ def affine_backward(dout, cache):
     - dw: (D, M)
     - db: (M,)
     """
-    x, w, b = cache
+    x, w, _ = cache
     N = x.shape[0]
     dx = (dout @ w.T).reshape(x.shape)  # back to x's original shape
     dw = x.reshape(N, -1).T @ dout  # (D, M)

@@ -1,7 +1,7 @@
 """A fully connected network of any depth, built from the layers in layers.py."""
-import numpy as np
 
 import init as init_mod
+import numpy as np
 from layers import (
     affine_backward,
     affine_forward,
@@ -69,7 +69,9 @@ class MLP:
         - dtype: numpy float type of the parameters and computations
         """
         if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; valid: {sorted(ACTIVATIONS)}")
+            raise ValueError(
+                f"unknown activation {activation!r}; valid: {sorted(ACTIVATIONS)}"
+            )
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; valid: {sorted(INITS)}")
         self.hidden_dims = list(hidden_dims)
@@ -92,7 +94,9 @@ class MLP:
                 self.params[f"beta{i}"] = np.zeros(fan_out, dtype=dtype)
 
         # one dict per hidden layer; batchnorm_forward keeps the running stats here
-        self.bn_params = [{"mode": "train"} for _ in self.hidden_dims] if use_batchnorm else []
+        self.bn_params = (
+            [{"mode": "train"} for _ in self.hidden_dims] if use_batchnorm else []
+        )
 
     def loss(self, X, y=None):
         """Compute the class scores, or the loss and its gradients.
@@ -122,7 +126,9 @@ class MLP:
             h, c_aff = affine_forward(h, p[f"W{i}"], p[f"b{i}"])
             c_bn = None
             if self.use_batchnorm:
-                h, c_bn = batchnorm_forward(h, p[f"gamma{i}"], p[f"beta{i}"], self.bn_params[i - 1])
+                h, c_bn = batchnorm_forward(
+                    h, p[f"gamma{i}"], p[f"beta{i}"], self.bn_params[i - 1]
+                )
             h, c_act = act_forward(h)
             h, c_drop = dropout_forward(h, self.dropout, train, self.rng)
             caches.append((c_aff, c_bn, c_act, c_drop))

@@ -14,6 +14,7 @@ Every rule follows one contract:
 
 Returns next_w, the updated weights, and config.
 """
+
 import numpy as np
 
 

@@ -1,8 +1,8 @@
 """Minibatch training loop with per-epoch validation and early stopping."""
+
 import copy
 
 import numpy as np
-
 import optim
 
 
@@ -96,7 +96,9 @@ def train(
             X_batch, y_batch = X_train[idx], y_train[idx]
             loss, grads = model.loss(X_batch, y_batch)
             for k in model.params:
-                model.params[k], configs[k] = update(model.params[k], grads[k], configs[k])
+                model.params[k], configs[k] = update(
+                    model.params[k], grads[k], configs[k]
+                )
             history["loss_history"].append(float(loss))
 
         train_acc = accuracy(model, X_train[sub], y_train[sub])

@@ -1,4 +1,5 @@
 """Weight initialisation schemes for fully connected layers."""
+
 import numpy as np
 
 

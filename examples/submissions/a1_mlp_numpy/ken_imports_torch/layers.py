@@ -4,6 +4,7 @@ Every layer has a forward function that returns ``(out, cache)`` and a
 backward function that takes ``(dout, cache)`` and returns the gradient of
 the loss with respect to each input of the forward function.
 """
+
 import numpy as np
 import torch
 
@@ -38,7 +39,7 @@ def affine_backward(dout, cache):
     - dw: (D, M)
     - db: (M,)
     """
-    x, w, b = cache
+    x, w, _ = cache
     N = x.shape[0]
     dx = (dout @ w.T).reshape(x.shape)  # back to x's original shape
     dw = x.reshape(N, -1).T @ dout  # (D, M)
@@ -150,7 +151,9 @@ def softmax_cross_entropy(scores, y):
     - dscores: (N, C) gradient of loss with respect to scores
     """
     N = scores.shape[0]
-    shifted = scores - scores.max(axis=1, keepdims=True)  # largest logit is 0: no overflow
+    shifted = scores - scores.max(
+        axis=1, keepdims=True
+    )  # largest logit is 0: no overflow
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (N, C)
     loss = -log_probs[np.arange(N), y].mean()
     dscores = np.exp(log_probs)  # softmax probabilities

@@ -14,7 +14,7 @@ def bn_param(mode, D, rng=None):
 
 # ---------------------------------------------------------------- forward passes
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_affine_forward_matches_reference(submission, reference, rng):
     x, w, b = rng.standard_normal((3, 4, 5)), rng.standard_normal((20, 6)), rng.standard_normal(6)
     out_st, _ = submission.layers.affine_forward(x.copy(), w.copy(), b.copy())
@@ -22,7 +22,7 @@ def test_affine_forward_matches_reference(submission, reference, rng):
     assert_close("out", out_st, out_ref, hint="Flatten each row of x to D values, then x @ w + b.")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
 def test_activation_forward_matches_reference(submission, reference, rng, name):
     x = 3 * rng.standard_normal((4, 6))
@@ -31,7 +31,7 @@ def test_activation_forward_matches_reference(submission, reference, rng, name):
     assert_close("out", out_st, out_ref)
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_softmax_cross_entropy_loss_matches_reference(submission, reference, rng):
     scores, y = rng.standard_normal((7, 4)), rng.integers(0, 4, size=7)
     loss_st, _ = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
@@ -51,7 +51,7 @@ def test_softmax_cross_entropy_is_stable_on_huge_logits(submission, reference, r
     assert_close("dscores", dscores_st, dscores_ref, hint=hint)
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_sigmoid_is_finite_on_huge_inputs(submission, reference):
     x = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]])
     out_st, _ = submission.layers.sigmoid_forward(x.copy())
@@ -71,36 +71,29 @@ def dropout_run(submission, rng):
 
 @pytest.mark.points(1)
 def test_dropout_drops_a_fraction_p_of_units(dropout_run):
-    x, out = dropout_run
+    _, out = dropout_run
     assert_within("fraction of units dropped", np.mean(out == 0), 0.3, atol=0.01,
                   hint="p is the probability of DROPPING a unit: keep it where rng.random(x.shape) >= p.")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_dropout_preserves_the_expected_value(dropout_run):
     x, out = dropout_run
     assert_within("mean(out) / mean(x)", np.mean(out) / np.mean(x), 1.0, atol=0.01,
                   hint="Inverted dropout scales the kept units by 1 / (1 - p).")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_dropout_scales_kept_units_by_one_over_keep_probability(dropout_run):
     x, out = dropout_run
     kept = out != 0
-    assert_close("kept units of out", out[kept], x[kept] / 0.7,
+    assert_close("kept units of out", out[kept], x[kept] / 0.7, against="x / (1 - p)",
                  hint="Multiply each kept unit by 1 / (1 - p), here 1 / 0.7.")
-
-
-@pytest.mark.points(1)
-def test_dropout_eval_mode_is_the_identity(submission, rng):
-    x = rng.standard_normal((10, 20))
-    out, _ = submission.layers.dropout_forward(x.copy(), 0.5, False, np.random.default_rng(0))
-    assert_close("out in eval mode", out, x, hint="With train=False return x unchanged: no mask, no scaling.")
 
 
 # ---------------------------------------------------------------- batchnorm train vs eval
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_batchnorm_train_forward_matches_reference(submission, reference, rng):
     x, gamma, beta = 3 * rng.standard_normal((10, 5)) + 2, rng.standard_normal(5), rng.standard_normal(5)
     out_st, _ = submission.layers.batchnorm_forward(x.copy(), gamma, beta, bn_param("train", 5))
@@ -124,7 +117,7 @@ def test_batchnorm_train_updates_running_stats(submission, reference, rng):
                  param_ref["running_var"], hint=hint)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_batchnorm_eval_uses_running_stats(submission, reference, rng):
     x, gamma, beta = rng.standard_normal((6, 4)), rng.standard_normal(4), rng.standard_normal(4)
     param_st = bn_param("test", 4, rng)
@@ -135,14 +128,14 @@ def test_batchnorm_eval_uses_running_stats(submission, reference, rng):
                  hint="In test mode normalise with bn_param's running_mean and running_var, not the batch's.")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_batchnorm_eval_leaves_running_stats_unchanged(submission, rng):
     x, gamma, beta = rng.standard_normal((6, 4)), np.ones(4), np.zeros(4)
     param_st = bn_param("test", 4, rng)
     mean_before, var_before = param_st["running_mean"].copy(), param_st["running_var"].copy()
     submission.layers.batchnorm_forward(x.copy(), gamma, beta, param_st)
-    hint = "Update the running statistics in train mode only."
+    hint, before = "Update the running statistics in train mode only.", "its value before the call"
     assert_close("bn_param['running_mean'] after a test-mode call", param_st.get("running_mean"), mean_before,
-                 hint=hint)
+                 against=before, hint=hint)
     assert_close("bn_param['running_var'] after a test-mode call", param_st.get("running_var"), var_before,
-                 hint=hint)
+                 against=before, hint=hint)

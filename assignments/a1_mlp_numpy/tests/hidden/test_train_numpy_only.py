@@ -1,11 +1,15 @@
-"""Hidden test: the submission is NumPy only, by source scan and with the forbidden modules blocked."""
+"""Hidden test: the submission trains with NumPy only, by source scan and with the forbidden modules blocked.
+
+The engine already refuses a submission whose source imports a forbidden module; this test also
+runs a tiny training under the import blocker, so imports hidden inside function bodies surface here.
+"""
 import numpy as np
 import pytest
 
 from autograder.checks import DEFAULT_FORBIDDEN, block_imports, forbid_imports
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_submission_uses_numpy_only(submission, spec):
     forbidden = tuple(spec.get("forbidden_imports") or DEFAULT_FORBIDDEN)
     forbid_imports(submission.path, forbidden)

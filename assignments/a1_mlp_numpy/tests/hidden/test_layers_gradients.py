@@ -30,7 +30,7 @@ def affine_grads(layers, x, w, b, dout):
     return layers.affine_backward(dout.copy(), cache)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_affine_backward_dx_matches_numeric_gradient(submission, reference, affine_case):
     x, w, b, dout = affine_case
     dx_st, _, _ = affine_grads(submission.layers, x, w, b, dout)
@@ -38,7 +38,7 @@ def test_affine_backward_dx_matches_numeric_gradient(submission, reference, affi
                hint="dx is dout @ w.T, reshaped back to the shape of x.")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_affine_backward_dw_matches_numeric_gradient(submission, reference, affine_case):
     x, w, b, dout = affine_case
     _, dw_st, _ = affine_grads(submission.layers, x, w, b, dout)
@@ -46,7 +46,7 @@ def test_affine_backward_dw_matches_numeric_gradient(submission, reference, affi
                hint="dw is the flattened x transposed, times dout.")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_affine_backward_db_matches_numeric_gradient(submission, reference, affine_case):
     x, w, b, dout = affine_case
     _, _, db_st = affine_grads(submission.layers, x, w, b, dout)
@@ -63,7 +63,7 @@ ACTIVATION_HINTS = {
 }
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 @pytest.mark.parametrize("name", list(ACTIVATION_HINTS))
 def test_activation_backward_dx_matches_numeric_gradient(submission, reference, rng, name):
     x = rng.standard_normal((5, 7))
@@ -77,7 +77,7 @@ def test_activation_backward_dx_matches_numeric_gradient(submission, reference, 
 
 # ---------------------------------------------------------------- softmax cross-entropy
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_softmax_cross_entropy_dscores_matches_numeric_gradient(submission, reference, rng):
     scores = rng.standard_normal((6, 5))
     y = rng.integers(0, 5, size=6)
@@ -106,7 +106,7 @@ def batchnorm_ref(reference, x, gamma, beta):
     return reference.layers.batchnorm_forward(x, gamma, beta, bn_param(x.shape[1]))[0]
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2.5)
 def test_batchnorm_backward_dx_matches_numeric_gradient(submission, reference, batchnorm_case):
     x, gamma, beta, dout = batchnorm_case
     dx_st, _, _ = batchnorm_grads(submission.layers, x, gamma, beta, dout)
@@ -114,7 +114,7 @@ def test_batchnorm_backward_dx_matches_numeric_gradient(submission, reference, b
                hint="The batch mean and variance depend on every row: include their gradients too.")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_batchnorm_backward_dgamma_matches_numeric_gradient(submission, reference, batchnorm_case):
     x, gamma, beta, dout = batchnorm_case
     _, dgamma_st, _ = batchnorm_grads(submission.layers, x, gamma, beta, dout)
@@ -122,7 +122,7 @@ def test_batchnorm_backward_dgamma_matches_numeric_gradient(submission, referenc
                hint="dgamma sums dout * x_hat over the batch axis.")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_batchnorm_backward_dbeta_matches_numeric_gradient(submission, reference, batchnorm_case):
     x, gamma, beta, dout = batchnorm_case
     _, _, dbeta_st = batchnorm_grads(submission.layers, x, gamma, beta, dout)
@@ -132,7 +132,7 @@ def test_batchnorm_backward_dbeta_matches_numeric_gradient(submission, reference
 
 # ---------------------------------------------------------------- dropout (fixed mask)
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_dropout_backward_dx_matches_numeric_gradient(submission, rng):
     x = rng.standard_normal((6, 8))
     dout = rng.standard_normal((6, 8))
