@@ -5,6 +5,8 @@ from autograder.data import Split, load_mnist
 
 
 @pytest.fixture(scope="session")
-def mnist(spec) -> Split:
+def mnist(spec, record) -> Split:
     """Return the grader's MNIST split for the spec's seed; X_test is held out from training."""
-    return load_mnist(seed=int(spec["seed"]))
+    split = load_mnist(seed=int(spec["seed"]))
+    record("dataset", split.source)
+    return split
