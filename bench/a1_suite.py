@@ -25,7 +25,7 @@ def hidden_suite() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         result = grade_one(a1, a1.solution, Path(tmp), "reference", tests=[a1.tests / "hidden"], force=True)
     print(f"A1 hidden suite on the reference: {result.execution_time:.1f} s wall, one core "
-          f"({sum(t.outcome == "passed" for t in result.tests)} of {len(result.tests)} tests passed)")
+          f"({sum(t.outcome == 'passed' for t in result.tests)} of {len(result.tests)} tests passed)")
     for t in sorted(result.tests, key=lambda t: -t.duration_s)[:3]:
         print(f"  slowest: {t.name} {t.duration_s:.2f} s")
     acc = result.metadata.get("held_out_accuracy")
