@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import tempfile
@@ -68,6 +69,7 @@ def grade_one(
     spec = assignment.spec
     name = name or submission_name(source)
     work = Path(tempfile.mkdtemp(prefix=f"autograder-{name}-"))
+    os.chmod(work, 0o711)  # the submission's own process may enter, not list
     try:
         try:
             staged = stage(source, spec, work / "submission", name)
@@ -75,7 +77,10 @@ def grade_one(
             return _write(error_result(spec, name, f"Your submission could not be read: {exc}"), out_dir)
         if not force and (old := _already_graded(out_dir, staged, spec.version)):
             return old
-        run = run_tests(spec, tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution)
+        run = run_tests(
+            spec, tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution,
+            hide=hidden_paths(assignment, out_dir),
+        )  # fmt: skip
         metadata = {"seed": spec.seed, "device": "cpu", "python": platform.python_version(), "notes": staged.notes}
         result = build_result(spec, name, staged.sha256, run, metadata)
         if result.status == "grader error":
@@ -84,6 +89,14 @@ def grade_one(
         return _write(result, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def hidden_paths(assignment: Assignment, out_dir: Path) -> tuple[Path, ...]:
+    """Return the folders a submission's process must not see: tests, solutions, samples, data, results."""
+    from autograder.data import data_root
+
+    root = assignment.root
+    return (root / "assignments", root / "solutions", root / "examples", data_root(), out_dir.resolve())
 
 
 def _write(result: SubmissionResult, out_dir: Path) -> SubmissionResult:

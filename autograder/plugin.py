@@ -20,6 +20,16 @@ import pytest
 
 from autograder.checks import find_forbidden_imports, install_import_blocker
 from autograder.loader import BrokenModule, MissingDefinition, ModuleSet, SubmissionImportError, SubmissionRejected, load_modules
+from autograder.remote import (
+    NotAttempted,
+    RemoteSubmission,
+    StartupTimedOut,
+    StudentCrashed,
+    StudentError,
+    StudentOutOfMemory,
+    StudentOutputLimit,
+)
+from autograder.sandbox import OUTPUT_LIMIT_BYTES, Confinement, student_uid
 
 # Outcomes, kept apart (DESIGN.md, "Grading outcomes").
 PASSED = "passed"
@@ -35,6 +45,9 @@ NOT_ATTEMPTED_MSG = "Not attempted: `{name}` still raises NotImplementedError. F
 TIMEOUT_MSG = "Timed out: {test} took longer than its {limit:g} s limit. Look for an endless loop or slow Python loops."
 OOM_MSG = "Out of memory: {test} exceeded the {limit} MiB memory limit. Avoid building huge arrays."
 GRADER_ERROR_MSG = "Internal grading error in {test}; this is not your fault. Your instructor has been notified in the log."
+CRASH_MSG = "Crashed: {why} during {test}. The other tests still ran."
+STARTUP_TIMEOUT_MSG = "Timed out: importing your modules did not finish within {limit:g} s. Move top-level work (training, loops) into functions."
+OUTPUT_MSG = "Your code wrote more than the {limit} MiB allowed for output and files (in {test}). Print less."
 UNUSABLE_MSG = "The test could not use what your code returned ({kind}: {error}). Check the return values against the docstring."
 
 CONFIG_OPTION = "--ag-config"
@@ -57,6 +70,10 @@ class Settings:
         self.per_test_s = float(raw.get("per_test_s") or self.spec.get("limits", {}).get("per_test_s", 0) or 0)
         self.memory_mb = int(self.spec.get("limits", {}).get("memory_mb", 0) or 0)
         self.modules = [f[:-3] for f in self.spec["student_files"]]
+        self.isolate = bool(raw.get("isolate", False))
+        self.hide = [str(p) for p in raw.get("hide", [])]
+        self.work = Path(raw["work"]) if raw.get("work") else None
+        self.per_submission_s = float(self.spec.get("limits", {}).get("per_submission_s", 600))
 
 
 # ---------------------------------------------------------------- settings
@@ -144,10 +161,32 @@ def _is_not_attempted(exc: BaseException, roots: list[str]) -> bool:
     return isinstance(exc, NotImplementedError) and bool(_student_frames(exc.__traceback__, roots))
 
 
+def _classify_remote(exc: BaseException, test: str, settings: Settings) -> tuple[str, str] | None:
+    """Map what the submission process reported (isolated grading) to an outcome."""
+    if isinstance(exc, StartupTimedOut):
+        return TIMED_OUT, STARTUP_TIMEOUT_MSG.format(limit=settings.per_test_s)
+    if isinstance(exc, StudentCrashed):
+        return CRASHED, CRASH_MSG.format(why=str(exc).rstrip("."), test=test)
+    if isinstance(exc, StudentOutOfMemory):
+        return CRASHED, OOM_MSG.format(test=test, limit=settings.memory_mb or "available")
+    if isinstance(exc, NotAttempted):
+        return NOT_ATTEMPTED, NOT_ATTEMPTED_MSG.format(name=exc.message or "this function")
+    if isinstance(exc, StudentOutputLimit):
+        return ERRORED, OUTPUT_MSG.format(limit=OUTPUT_LIMIT_BYTES // 2**20, test=test)
+    if isinstance(exc, StudentError):
+        return ERRORED, exc.trace
+    if isinstance(exc, SubmissionImportError) and exc.__cause__ is None:
+        return ERRORED, str(exc)
+    return None
+
+
 def _classify(exc: BaseException, when: str, test: str, settings: Settings, roots: list[str], test_files: str) -> tuple[str, str]:
     """Map an exception raised while running a test to (outcome, message)."""
     if isinstance(exc, TestTimeout):
         return TIMED_OUT, TIMEOUT_MSG.format(test=test, limit=settings.per_test_s)
+    remote = _classify_remote(exc, test, settings)
+    if remote is not None:
+        return remote
     if isinstance(exc, MemoryError):
         return CRASHED, OOM_MSG.format(test=test, limit=settings.memory_mb or "available")
     if _is_not_attempted(exc, roots):
@@ -299,19 +338,36 @@ def spec(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def submission(request: pytest.FixtureRequest) -> ModuleSet:
-    """The student's modules: `submission.layers.affine_forward`."""
+def submission(request: pytest.FixtureRequest) -> Iterator[ModuleSet | RemoteSubmission]:
+    """The student's modules: `submission.layers.affine_forward` (in a confined process when grading)."""
     settings = _settings_of(request)
     if settings.submission is None:
         raise pytest.UsageError("autograder: no submission folder; pass --ag-submission DIR.")
     forbidden = settings.spec.get("forbidden_imports") or []
+    hint = f"this assignment allows none of {', '.join(forbidden)}. Remove the import and write it with NumPy."
+    hits = find_forbidden_imports(settings.submission, forbidden) if forbidden else []
+    if hits:
+        raise SubmissionRejected("\n".join(h.message(hint) for h in hits) + "\nNo test can award points until it is removed.")
+    if settings.isolate:
+        yield from _remote_submission(request, settings, forbidden)
+        return
     if forbidden:
-        hint = f"this assignment allows none of {', '.join(forbidden)}. Remove the import and write it with NumPy."
-        hits = find_forbidden_imports(settings.submission, forbidden)
-        if hits:
-            raise SubmissionRejected("\n".join(h.message(hint) for h in hits) + "\nNo test can award points until it is removed.")
         install_import_blocker(forbidden, hint)  # catches imports the source scan cannot see
-    return load_modules(settings.submission, settings.modules)
+    yield load_modules(settings.submission, settings.modules)
+
+
+def _remote_submission(request: pytest.FixtureRequest, settings: Settings, forbidden: list[str]) -> Iterator[RemoteSubmission]:
+    """Start the student's code in a confined process; the tests talk to it through proxies."""
+    assert settings.submission is not None and settings.work is not None
+    confinement = Confinement(
+        memory_mb=settings.memory_mb, cpu_s=int(settings.per_submission_s) + 1, hide=tuple(settings.hide), uid=student_uid()
+    )
+    remote = RemoteSubmission(settings.submission, settings.modules, forbidden, confinement, settings.work / "student-output.txt")
+    try:
+        yield remote
+    finally:
+        request.config.stash[EVENTS].write(event="record", key="isolation", value=remote.isolation)
+        remote.close()
 
 
 @pytest.fixture(scope="session")

@@ -125,7 +125,8 @@ def _test_results(spec: AssignmentSpec, run: ChildRun, collected: list[dict[str,
 def _status(run: ChildRun, tests: list[TestResult], collected: bool) -> Status:
     if run.killed_for_time:
         return "timed out"
-    if any(t.outcome == CRASHED for t in tests) or (run.returncode or 0) < 0:
+    finished = {e["id"] for e in run.events if e.get("event") == "result"}
+    if any(t.name not in finished for t in tests) or (run.returncode or 0) < 0:
         return "crashed"
     if not collected or any(t.outcome == GRADER_ERROR for t in tests):
         return "grader error"

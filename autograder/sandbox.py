@@ -1,11 +1,20 @@
-"""Run an assignment's tests against one staged submission in a limited child process."""
+"""Confine untrusted submission code, and run an assignment's tests in a grading process.
+
+Two processes grade a submission. The *referee* (pytest, the tests, the reference and the
+grader's data) is forked from a warm server. The referee starts the *submission process*,
+a fresh interpreter that imports only the student's modules, confined here: its own
+session, no network, hidden course folders, an unprivileged user, and resource limits.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing
 import os
 import signal
+import socket
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -45,6 +54,160 @@ class ChildRun:
 
     def __repr__(self) -> str:
         return f"ChildRun(events={len(self.events)}, returncode={self.returncode}, wall_s={self.wall_s:.2f}, killed_for_time={self.killed_for_time})"
+
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_REC, MS_PRIVATE, MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND = 0x4000, 0x40000, 0x1, 0x2, 0x4, 0x1000
+STUDENT_UID_BASE = 200_000
+OUTPUT_LIMIT_BYTES = 16 * 2**20
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """Limits and isolation for a submission process."""
+
+    memory_mb: int
+    cpu_s: int
+    hide: tuple[str, ...] = ()
+    max_processes: int = 64
+    max_open_files: int = 256
+    max_file_bytes: int = OUTPUT_LIMIT_BYTES
+    uid: int | None = None
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _first_closed_ancestor(path: str) -> str | None:
+    """Return the outermost folder above `path` that other users may not enter, if any."""
+    import stat
+
+    parts = os.path.abspath(path).split(os.sep)
+    for i in range(2, len(parts) + 1):
+        folder = os.sep.join(parts[:i])
+        if not os.stat(folder).st_mode & stat.S_IXOTH:
+            return folder
+    return None
+
+
+def _expose(libc: ctypes.CDLL, path: str) -> None:
+    """Make `path` reachable for an unprivileged user when a private folder (a home) holds it.
+
+    The private folder is covered by an empty tmpfs in this mount namespace only, which
+    also hides everything else in it, and `path` is bound back in at the same place.
+    """
+    closed = _first_closed_ancestor(path)
+    if closed is None:
+        return
+    fd = os.open(path, os.O_PATH)
+    libc.mount(b"tmpfs", closed.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=0755")
+    os.makedirs(path, mode=0o755, exist_ok=True)
+    libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None)
+    os.close(fd)
+
+
+def _isolate_namespaces(hide: tuple[str, ...], expose: tuple[str, ...]) -> None:
+    """Give the process no network and hide course folders behind empty read-only mounts."""
+    libc = _libc()
+    if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
+        return  # not permitted here: limits still apply, the result records the isolation level
+    libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    for path in expose:
+        _expose(libc, path)
+    for path in hide:
+        if os.path.isdir(path):
+            libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0")
+        elif os.path.isfile(path):
+            libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None)
+
+
+def confine(c: Confinement) -> None:
+    """Apply isolation and limits to the current process (a `preexec_fn`, after fork)."""
+    import resource
+
+    if os.geteuid() == 0:
+        _isolate_namespaces(c.hide, (sys.base_prefix, sys.prefix))
+    limits = {
+        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_FSIZE: c.max_file_bytes,
+        resource.RLIMIT_NOFILE: c.max_open_files,
+        resource.RLIMIT_CPU: c.cpu_s,
+    }
+    if c.memory_mb:
+        limits[resource.RLIMIT_AS] = c.memory_mb * 2**20
+    if os.geteuid() == 0 and c.uid is not None:
+        limits[resource.RLIMIT_NPROC] = c.max_processes
+    for which, value in limits.items():
+        resource.setrlimit(which, (value, value))
+    if os.geteuid() == 0 and c.uid is not None:
+        os.setgroups([])
+        os.setgid(c.uid)
+        os.setuid(c.uid)
+
+
+def student_uid() -> int | None:
+    """Return an otherwise unused uid for one submission process, or None when not root."""
+    return STUDENT_UID_BASE + os.getpid() % 100_000 if os.geteuid() == 0 else None
+
+
+def start_submission_process(
+    submission: Path, modules: list[str], forbidden: list[str], confinement: Confinement, output: Path
+) -> tuple[subprocess.Popen, socket.socket]:
+    """Start `python -m autograder.child` confined, connected to the referee by a socket pair."""
+    mine, theirs = socket.socketpair()
+    if confinement.uid is not None:
+        os.chown(submission, confinement.uid, confinement.uid)
+        for path in submission.rglob("*"):
+            os.lchown(path, confinement.uid, confinement.uid)
+    settings = {"submission": str(submission), "modules": modules, "forbidden": forbidden, "fd": theirs.fileno()}
+    env = {k: v for k, v in os.environ.items() if k.startswith(("LANG", "LC_", "PATH", "HOME"))}
+    env.update(ONE_THREAD, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", MPLBACKEND="Agg", HOME=str(submission))
+    with open(output, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.child", json.dumps(settings)],
+            cwd=submission, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+            pass_fds=[theirs.fileno()], start_new_session=True, preexec_fn=lambda: confine(confinement),
+        )  # fmt: skip
+    theirs.close()
+    return proc, mine
+
+
+def kill_submission_process(proc: subprocess.Popen, uid: int | None) -> None:
+    """Kill the process group and, when it ran under its own uid, every process of that uid."""
+    for target in (lambda: os.killpg(proc.pid, signal.SIGKILL), lambda: proc.kill()):
+        try:
+            target()
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+    if uid is not None:
+        _kill_uid(uid)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every process owned by `uid` (escapees of the process group: forks that called setsid)."""
+    for _ in range(3):
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.stat(f"/proc/{entry}").st_uid == uid:
+                        pids.append(int(entry))
+                except OSError:
+                    continue
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.05)
 
 
 def _limit_child(memory_mb: int) -> None:
@@ -132,9 +295,16 @@ def run_tests(
     work: Path,
     reference: Path | None = None,
     per_submission_s: float | None = None,
+    isolate: bool = True,
+    hide: tuple[Path, ...] = (),
 ) -> ChildRun:
-    """Run `tests` against the staged `submission` in a child; return its events and status."""
+    """Run `tests` in a referee process against the staged `submission`; return its events and status.
+
+    With `isolate`, the student's code runs in a separate confined process and the referee
+    (tests, expected values, data) only exchanges plain values with it.
+    """
     work.mkdir(parents=True, exist_ok=True)
+    os.chmod(work, 0o700)
     events, config, ini = work / "events.jsonl", work / "settings.json", work / "pytest.ini"
     settings = {
         "spec": spec.model_dump(mode="json"),
@@ -142,6 +312,9 @@ def run_tests(
         "reference": str(reference.resolve()) if reference else None,
         "events": str(events),
         "per_test_s": spec.limits.per_test_s,
+        "isolate": isolate,
+        "hide": [str(p) for p in hide],
+        "work": str(work),
     }
     config.write_text(json.dumps(settings), encoding="utf-8")
     ini.write_text("[pytest]\n", encoding="utf-8")
@@ -152,7 +325,8 @@ def run_tests(
     args = _pytest_args(tests, confcutdir, config, ini)
     out, err = work / "stdout.txt", work / "stderr.txt"
     start = time.perf_counter()
-    proc = _context(spec.framework).Process(target=_child_main, args=(args, str(submission), str(out), str(err), spec.limits.memory_mb))
+    referee_memory = 0 if isolate else spec.limits.memory_mb
+    proc = _context(spec.framework).Process(target=_child_main, args=(args, str(submission), str(out), str(err), referee_memory))
     proc.start()
     proc.join(timeout=deadline)
     killed = proc.exitcode is None

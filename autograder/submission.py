@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import hashlib
 import shutil
 import zipfile
@@ -92,21 +93,46 @@ def _copy_files(base: Path, dest: Path) -> None:
         shutil.copyfile(src, dest / rel)
 
 
+def _names_used(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _is_definition(node: ast.stmt, defined: set[str]) -> bool:
+    """Return whether a top-level statement defines something without running anything."""
+    if isinstance(node, KEPT_NODES):
+        return True
+    if not isinstance(node, ast.Assign | ast.AnnAssign) or getattr(node, "value", None) is None:
+        return False
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    simple = all(isinstance(n, ast.Name | ast.Tuple) for n in targets)
+    no_calls = not any(isinstance(n, ast.Call | ast.Await | ast.Yield) for n in ast.walk(node.value))
+    return simple and no_calls and _names_used(node.value) <= defined | set(dir(builtins))
+
+
 def _definitions_only(code: str, own_modules: set[str], where: str) -> str:
-    """Keep imports, functions and classes; drop top-level statements such as training runs."""
+    """Keep imports, functions, classes and constant tables; drop top-level statements such as training runs."""
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
         raise SubmissionError(f"{where} has a syntax error at line {exc.lineno}: {exc.msg}. Fix it and resubmit.") from None
-    kept = []
+    kept, defined = [], set()
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in own_modules:
             continue
         if isinstance(node, ast.Import) and any(a.name.split(".")[0] in own_modules for a in node.names):
             continue
-        is_constant = isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(getattr(node, "value", None), ast.Constant)
-        if isinstance(node, KEPT_NODES) or is_constant:
+        if _is_definition(node, defined):
             kept.append(node)
+            defined |= _bound_names(node)
     return ast.unparse(ast.Module(body=kept, type_ignores=[]))
 
 

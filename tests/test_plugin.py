@@ -69,20 +69,36 @@ def test_broad_except_cannot_swallow_the_timeout(trivial, make_submission, tmp_p
     assert tests["test_mul"].outcome == "timed out"
 
 
-def test_hard_exit_mid_test_is_crashed_and_nothing_earlier_is_lost(trivial, make_submission, tmp_path):
+def test_hard_exit_mid_test_is_contained_and_the_other_tests_still_run(trivial, make_submission, tmp_path):
     folder = make_submission("import os\ndef add(a, b):\n    return a + b\ndef mul(a, b):\n    os._exit(0)\n")
     result, tests = _grade(trivial, folder, tmp_path)
-    assert result.status == "crashed"
-    assert tests["test_add_matches_reference"].outcome == "passed"
-    assert tests["test_mul"].outcome == "crashed" and "ended unexpectedly (exit code 0)" in tests["test_mul"].output
-    assert tests["test_add_small"].outcome == "crashed" and "Not run" in tests["test_add_small"].output
+    assert tests["test_mul"].outcome == "crashed"
+    assert "exited (exit code 0) during hidden/test_hidden.py::test_mul" in tests["test_mul"].output
+    assert tests["test_add_matches_reference"].outcome == tests["test_add_small"].outcome == "passed"
+    assert result.status == "graded" and result.score == 2
 
 
 def test_segfault_is_crashed(trivial, make_submission, tmp_path):
     folder = make_submission("import ctypes\ndef add(a, b):\n    return a + b\ndef mul(a, b):\n    ctypes.string_at(0)\n")
-    result, tests = _grade(trivial, folder, tmp_path)
-    assert result.status == "crashed"
+    _, tests = _grade(trivial, folder, tmp_path)
+    assert tests["test_mul"].outcome == "crashed"
     assert "killed by signal 11" in tests["test_mul"].output
+
+
+def test_without_isolation_a_crash_ends_the_run_and_keeps_earlier_results(trivial, make_submission, tmp_path):
+    from autograder.results import build_result
+    from autograder.sandbox import run_tests
+    from autograder.submission import stage
+
+    folder = make_submission("import os\ndef add(a, b):\n    return a + b\ndef mul(a, b):\n    os._exit(0)\n")
+    staged = stage(folder, trivial.spec, tmp_path / "staged")
+    run = run_tests(trivial.spec, [trivial.tests], staged.path, tmp_path / "run", reference=trivial.solution, isolate=False)
+    result = build_result(trivial.spec, "s", staged.sha256, run, {})
+    tests = {t.name.split("::")[-1]: t for t in result.tests}
+    assert result.status == "crashed"
+    assert tests["test_add_matches_reference"].outcome == "passed"
+    assert tests["test_mul"].outcome == "crashed" and "ended unexpectedly (exit code 0)" in tests["test_mul"].output
+    assert tests["test_add_small"].outcome == "crashed" and "Not run" in tests["test_add_small"].output
 
 
 def test_sys_exit_at_import_is_errored(trivial, make_submission, tmp_path):

@@ -1,0 +1,176 @@
+"""Serve the grader's calls into a submission's modules, from inside the confined child process.
+
+Run as `python -m autograder.child SETTINGS_JSON`. It imports the student's modules, then
+answers requests on an inherited socket: call a function, read or set an attribute, index
+an object. Plain values go back by value (`autograder.wire`), other objects as handles.
+Nothing the grader holds (tests, expected values, labels) is ever sent here.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from autograder import wire
+from autograder.loader import BrokenModule, ModuleProxy, load_modules
+
+FRAME = wire._LEN
+
+
+def _send(sock: socket.socket, payload: bytes) -> None:
+    sock.sendall(FRAME.pack(len(payload)) + payload)
+
+
+def _recv(sock: socket.socket) -> bytes | None:
+    head = _recv_exact(sock, FRAME.size)
+    if head is None:
+        return None
+    (n,) = FRAME.unpack(head)
+    return _recv_exact(sock, n)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
+    chunks, left = [], n
+    while left:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+class Server:
+    """Holds the student's modules and every object handed out as a handle."""
+
+    def __init__(self, folder: Path, modules: dict[str, Any]) -> None:
+        self.folder = str(folder.resolve()) + os.sep
+        self.modules = modules
+        self.objects: dict[int, Any] = {}
+
+    def handle_for(self, obj: Any) -> wire.Handle:
+        key = id(obj)
+        self.objects[key] = obj
+        try:
+            text = object.__repr__(obj)
+        except Exception:  # noqa: BLE001
+            text = ""
+        return wire.Handle(key, type(obj).__name__, text)
+
+    def resolve(self, value: Any) -> Any:
+        """Replace handles inside a decoded argument with the objects they stand for."""
+        if isinstance(value, wire.Handle):
+            if value.id not in self.objects:
+                raise LookupError(f"stale handle to a {value.type}: the process was restarted")
+            return self.objects[value.id]
+        if type(value) is list:
+            return [self.resolve(v) for v in value]
+        if type(value) is tuple:
+            return tuple(self.resolve(v) for v in value)
+        if type(value) is dict:
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+    def target(self, spec: dict[str, Any]) -> Any:
+        if "handle" in spec:
+            return self.resolve(wire.Handle(spec["handle"], "object"))
+        module, *attrs = spec["path"]
+        obj = self.modules[module]
+        if isinstance(obj, BrokenModule):
+            getattr(obj, "__name__")  # raises the import error
+        for attr in attrs:
+            obj = getattr(obj, attr)
+        return obj._module if isinstance(obj, ModuleProxy) else obj
+
+    def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request["op"]
+        obj = self.target(request["target"])
+        if op == "call":
+            args = self.resolve(request.get("args", []))
+            kwargs = self.resolve(request.get("kwargs", {}))
+            result = obj(*args, **kwargs)
+            mutated = {str(i): a for i, a in enumerate(args) if type(a) in (dict, list)}
+            mutated |= {k: v for k, v in kwargs.items() if type(v) in (dict, list)}
+            return {"ok": result, "mutated": mutated}
+        if op == "getattr":
+            return {"ok": getattr(obj, request["name"])}
+        if op == "setattr":
+            setattr(obj, request["name"], self.resolve(request["value"]))
+            return {"ok": None}
+        if op == "getitem":
+            return {"ok": obj[self.resolve(request["key"])]}
+        if op == "setitem":
+            obj[self.resolve(request["key"])] = self.resolve(request["value"])
+            return {"ok": None}
+        if op == "len":
+            return {"ok": len(obj)}
+        raise ValueError(f"unknown operation {op!r}")
+
+    def describe(self, exc: BaseException) -> dict[str, Any]:
+        """Turn an exception into an error message, with the traceback cut to the student's files."""
+        cause = exc.__cause__ if type(exc).__name__ == "SubmissionImportError" and exc.__cause__ else exc
+        frames = [f for f in traceback.extract_tb(cause.__traceback__) if f.filename.startswith(self.folder)]
+        body = "".join(traceback.format_exception_only(type(cause), cause))
+        if frames and not isinstance(cause, SyntaxError):
+            body = "Traceback (your code only):\n" + "".join(traceback.format_list(frames)) + body
+        if cause is not exc:
+            body = f"{exc}:\n{body}"
+        return {"error": {"kind": _kind(exc, cause, bool(frames)), "type": type(cause).__name__,
+                          "message": str(cause)[:2000], "trace": body.replace(self.folder, "")[-8000:]}}  # fmt: skip
+
+
+def _kind(exc: BaseException, cause: BaseException, in_student_code: bool) -> str:
+    name = type(exc).__name__
+    if isinstance(cause, NotImplementedError) and in_student_code:
+        return "not_attempted"
+    if name == "MissingDefinition":
+        return "missing"
+    if name == "SubmissionImportError":
+        return "import"
+    if isinstance(cause, MemoryError):
+        return "memory"
+    if isinstance(cause, OSError) and cause.errno == errno.EFBIG:
+        return "output"
+    if isinstance(cause, wire.WireError):
+        return "wire"
+    return "student" if in_student_code else "usage"
+
+
+def _isolation_facts() -> dict[str, Any]:
+    interfaces = {name for _, name in socket.if_nameindex()}
+    return {"uid": os.getuid(), "network": "none" if interfaces <= {"lo"} else "host"}
+
+
+def serve(settings: dict[str, Any]) -> None:
+    """Import the submission, say hello, then answer requests until the socket closes."""
+    sock = socket.socket(fileno=int(settings["fd"]))
+    if settings.get("forbidden"):
+        from autograder.checks import install_import_blocker
+
+        hint = f"this assignment allows none of {', '.join(settings['forbidden'])}."
+        install_import_blocker(settings["forbidden"], hint)
+    folder = Path(settings["submission"])
+    modules = load_modules(folder, settings["modules"])._modules
+    server = Server(folder, modules)
+    _send(sock, wire.encode({"hello": _isolation_facts()}))
+    while (raw := _recv(sock)) is not None:
+        try:
+            reply = server.dispatch(wire.decode(raw))
+            payload = wire.encode(reply, to_handle=server.handle_for)
+        except BaseException as exc:  # noqa: BLE001 - everything the student raises goes back as a message
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            payload = wire.encode(server.describe(exc))
+        _send(sock, payload)
+
+
+if __name__ == "__main__":
+    serve(json.loads(sys.argv[1]))
+    sys.stdout.flush()
+    os._exit(0)

@@ -1,0 +1,254 @@
+"""The grader's view of a submission running in another process: modules and objects as proxies.
+
+`RemoteSubmission` stands where the student's modules used to be imported in-process:
+`submission.layers.affine_forward(x, w, b)` sends the arguments by value, the submission
+process runs the call, and the result comes back by value (arrays, numbers, dicts) or as a
+`RemoteObject` (a model, a closure). Dicts and lists passed as arguments are updated in
+place afterwards, so `bn_param` or an optimizer `config` behave as in a local call.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+from autograder import wire
+from autograder.loader import MissingDefinition, SubmissionImportError
+from autograder.sandbox import Confinement, kill_submission_process, start_submission_process
+
+MAX_REPLY_BYTES = 1 << 30
+STARTUP_LIMIT_S = 60.0
+
+
+class StudentError(Exception):
+    """The student's code raised; `trace` is their traceback, trimmed to their own files."""
+
+    def __init__(self, trace: str, type_name: str = "", message: str = "") -> None:
+        super().__init__(trace)
+        self.trace = trace
+        self.type_name = type_name
+        self.message = message
+
+
+class NotAttempted(StudentError):
+    """A stub still raises NotImplementedError."""
+
+
+class StudentOutOfMemory(StudentError):
+    """The student's code ran out of memory under its limit."""
+
+
+class StudentOutputLimit(StudentError):
+    """The student's code wrote more than its file/output limit."""
+
+
+class StudentCrashed(Exception):
+    """The submission process died (segfault, `os._exit`, killed for CPU time)."""
+
+
+class StartupTimedOut(StudentCrashed):
+    """Importing the student's modules did not finish within a test's time limit."""
+
+
+ERRORS = {"not_attempted": NotAttempted, "memory": StudentOutOfMemory, "output": StudentOutputLimit}
+
+
+def _raise_remote(error: dict[str, Any]) -> None:
+    kind, trace = error.get("kind"), str(error.get("trace", ""))
+    if kind == "missing":
+        raise MissingDefinition(str(error.get("message", trace)))
+    if kind == "import":
+        raise SubmissionImportError(trace)
+    if kind == "usage":
+        # the student's code was never entered: our request did not fit (wrong arity, a stale handle)
+        raise TypeError(f"{error.get('type')}: {error.get('message')}")
+    cls = ERRORS.get(str(kind), StudentError)
+    raise cls(trace, str(error.get("type", "")), str(error.get("message", "")))
+
+
+class Connection:
+    """One submission process and the socket to it; restarted after a crash or a timeout."""
+
+    def __init__(self, submission: Path, modules: list[str], forbidden: list[str], confinement: Confinement, output: Path) -> None:
+        self.args = (submission, modules, forbidden, confinement, output)
+        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+        self.facts: dict[str, Any] = {}
+        self.failed_start: str | None = None
+        self.generation = 0
+
+    def _start(self) -> None:
+        if self.failed_start:
+            raise (StartupTimedOut if "did not finish" in self.failed_start else StudentCrashed)(self.failed_start)
+        self.proc, self.sock = start_submission_process(*self.args)
+        self.generation += 1
+        try:
+            hello = self._receive()
+        except BaseException as exc:
+            why = "did not finish importing" if not isinstance(exc, StudentCrashed) else "died while importing"
+            self.failed_start = f"The process running your code {why} your modules; no test can run."
+            self.close()
+            raise
+        self.facts = hello.get("hello", {}) if isinstance(hello, dict) else {}
+
+    def _receive(self) -> Any:
+        assert self.sock is not None
+        head = self._exact(wire._LEN.size)
+        (n,) = wire._LEN.unpack(head)
+        if n > MAX_REPLY_BYTES:
+            raise StudentCrashed(f"your code sent back {n} bytes; at most {MAX_REPLY_BYTES} are accepted")
+        return wire.decode(self._exact(n))
+
+    def _exact(self, n: int) -> bytes:
+        chunks, left = [], n
+        while left:
+            chunk = self.sock.recv(min(left, 1 << 20)) if self.sock else b""
+            if not chunk:
+                raise StudentCrashed(self._death())
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _death(self) -> str:
+        code = self.proc.wait(timeout=5) if self.proc else None
+        if code is not None and code < 0:
+            return f"The process running your code was killed by signal {-code}"
+        return f"The process running your code exited (exit code {code})"
+
+    def request(self, message: dict[str, Any]) -> Any:
+        """Send one request and return the decoded reply; any interruption kills the process."""
+        if self.proc is None:
+            self._start()
+        payload = wire.encode(message)
+        try:
+            self.sock.sendall(wire._LEN.pack(len(payload)) + payload)
+            reply = self._receive()
+        except BaseException:
+            self.close()  # a timeout or crash mid-call leaves the protocol in an unknown state
+            raise
+        if not isinstance(reply, dict):
+            raise StudentCrashed("the process running your code sent an unreadable reply")
+        if "error" in reply:
+            _raise_remote(reply["error"])
+        return reply
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        if self.proc is not None:
+            kill_submission_process(self.proc, self.args[3].uid)
+        self.proc, self.sock = None, None
+
+
+def _to_wire(value: Any) -> Any:
+    """Replace proxies inside an argument with their handles."""
+    if isinstance(value, RemoteObject):
+        return value._target_handle()
+    if type(value) in (list, tuple):
+        return type(value)(_to_wire(v) for v in value)
+    if type(value) is dict:
+        return {k: _to_wire(v) for k, v in value.items()}
+    return value
+
+
+def _copy_back(original: Any, updated: Any) -> None:
+    if type(original) is dict and type(updated) is dict:
+        original.clear()
+        original.update(updated)
+    elif type(original) is list and type(updated) is list:
+        original[:] = updated
+
+
+class RemoteObject:
+    """A proxy for an object in the submission process: attribute access, calls and indexing cross over."""
+
+    __slots__ = ("_conn", "_target", "_generation", "_type")
+
+    def __init__(self, conn: Connection, target: dict[str, Any], type_name: str = "object") -> None:
+        object.__setattr__(self, "_conn", conn)
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_generation", conn.generation)
+        object.__setattr__(self, "_type", type_name)
+
+    def _target_handle(self) -> wire.Handle:
+        if "handle" not in self._target:
+            raise TypeError("only objects returned by the submission can be passed back to it")
+        return wire.Handle(self._target["handle"], self._type)
+
+    def _wrap(self, value: Any) -> Any:
+        if isinstance(value, wire.Handle):
+            return RemoteObject(self._conn, {"handle": value.id}, value.type)
+        if type(value) in (list, tuple):
+            return type(value)(self._wrap(v) for v in value)
+        if type(value) is dict:
+            return {k: self._wrap(v) for k, v in value.items()}
+        return value
+
+    def _ask(self, op: str, **fields: Any) -> Any:
+        if "handle" in self._target and self._generation != self._conn.generation:
+            raise StudentCrashed("this object was lost when the process running your code was restarted")
+        return self._conn.request({"op": op, "target": self._target, **fields})
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        if "path" in self._target:  # a module or something in it: resolved lazily, at call time
+            return RemoteObject(self._conn, {"path": [*self._target["path"], name]}, name)
+        return self._wrap(self._ask("getattr", name=name)["ok"])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._ask("setattr", name=name, value=_to_wire(value))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        reply = self._ask("call", args=_to_wire(list(args)), kwargs=_to_wire(kwargs))
+        mutated = reply.get("mutated", {})
+        for i, arg in enumerate(args):
+            _copy_back(arg, mutated.get(str(i)))
+        for key, arg in kwargs.items():
+            _copy_back(arg, mutated.get(key))
+        return self._wrap(reply["ok"])
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._wrap(self._ask("getitem", key=_to_wire(key))["ok"])
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._ask("setitem", key=_to_wire(key), value=_to_wire(value))
+
+    def __len__(self) -> int:
+        return int(self._ask("len")["ok"])
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        where = ".".join(self._target["path"]) if "path" in self._target else f"handle {self._target['handle']}"
+        return f"RemoteObject({self._type}, {where})"
+
+
+class RemoteSubmission:
+    """The `submission` fixture: the student's modules, running in a confined process."""
+
+    def __init__(self, path: Path, modules: list[str], forbidden: list[str], confinement: Confinement, output: Path) -> None:
+        self.path = path
+        self._modules = modules
+        self._conn = Connection(path, modules, forbidden, confinement, output)
+
+    def __getattr__(self, name: str) -> RemoteObject:
+        if name.startswith("_") or name not in self._modules:
+            known = ", ".join(self._modules)
+            raise AttributeError(f"no module `{name}` in this assignment; modules: {known}")
+        return RemoteObject(self._conn, {"path": [name]}, name)
+
+    @property
+    def isolation(self) -> dict[str, Any]:
+        """What the submission process reported about itself: uid and network."""
+        return dict(self._conn.facts)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"RemoteSubmission({str(self.path)!r}, modules={self._modules}, pid={os.getpid()})"
