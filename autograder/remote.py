@@ -155,11 +155,36 @@ def _to_wire(value: Any) -> Any:
 
 
 def _copy_back(original: Any, updated: Any) -> None:
-    if type(original) is dict and type(updated) is dict:
-        original.clear()
-        original.update(updated)
+    """Apply the submission's in-place changes to an argument: dict, list or random generator."""
+    import numpy as np
+
+    if isinstance(original, dict) and type(updated) is dict:
+        dict.clear(original)
+        dict.update(original, updated)
     elif type(original) is list and type(updated) is list:
         original[:] = updated
+    elif isinstance(original, np.random.Generator) and isinstance(updated, np.random.Generator):
+        original.bit_generator.state = updated.bit_generator.state
+
+
+class LiveDict(dict):
+    """A dict read from the submission (e.g. `model.params`): a copy for reading, writes go back.
+
+    `model.params["W1"] = w` updates the model in the submission's process. Changing an array
+    in place (`model.params["W1"][0] += h`) changes only the copy: assign the array back.
+    """
+
+    def __init__(self, owner: RemoteObject, value: dict[Any, Any]) -> None:
+        super().__init__(value)
+        self._owner = owner
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._owner[key] = value
+        super().__setitem__(key, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
 
 
 class RemoteObject:
@@ -192,12 +217,18 @@ class RemoteObject:
             raise StudentCrashed("this object was lost when the process running your code was restarted")
         return self._conn.request({"op": op, "target": self._target, **fields})
 
+    def _value(self, reply: dict[str, Any]) -> Any:
+        if "live" in reply and isinstance(reply["live"], wire.Handle):
+            owner = RemoteObject(self._conn, {"handle": reply["live"].id}, "dict")
+            return LiveDict(owner, self._wrap(reply["ok"]))
+        return self._wrap(reply["ok"])
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         if "path" in self._target:  # a module or something in it: resolved lazily, at call time
             return RemoteObject(self._conn, {"path": [*self._target["path"], name]}, name)
-        return self._wrap(self._ask("getattr", name=name)["ok"])
+        return self._value(self._ask("getattr", name=name))
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._ask("setattr", name=name, value=_to_wire(value))
@@ -212,7 +243,7 @@ class RemoteObject:
         return self._wrap(reply["ok"])
 
     def __getitem__(self, key: Any) -> Any:
-        return self._wrap(self._ask("getitem", key=_to_wire(key))["ok"])
+        return self._value(self._ask("getitem", key=_to_wire(key)))
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._ask("setitem", key=_to_wire(key), value=_to_wire(value))
@@ -241,6 +272,18 @@ class RemoteSubmission:
             known = ", ".join(self._modules)
             raise AttributeError(f"no module `{name}` in this assignment; modules: {known}")
         return RemoteObject(self._conn, {"path": [name]}, name)
+
+    def define(self, obj: type | Any) -> RemoteObject:
+        """Recreate a grader-side helper (a class or function, e.g. a fake model) in the submission's process.
+
+        Its source is sent and run there, so it may use only `np` and builtins.
+        """
+        import inspect
+        import textwrap
+
+        source = textwrap.dedent(inspect.getsource(obj))
+        reply = self._conn.request({"op": "define", "target": {"path": [self._modules[0]]}, "source": source, "name": obj.__name__})
+        return RemoteObject(self._conn, {"handle": reply["ok"].id}, obj.__name__)
 
     @property
     def isolation(self) -> dict[str, Any]:

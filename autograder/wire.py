@@ -1,7 +1,8 @@
 """Encode values that cross between the grader and a submission's process, without pickle.
 
 Only plain data crosses by value: None, bool, int, float, complex, str, bytes, lists,
-tuples, dicts, and NumPy arrays and scalars of numeric or boolean dtype. Arrays travel as
+tuples, dicts, NumPy arrays and scalars of numeric or boolean dtype, dtypes, and NumPy
+random generators (as their bit generator's state). Arrays travel as
 raw bytes after a JSON header, so decoding never runs code chosen by the sender, and the
 receiver rebuilds real `list`, `dict`, `float` and `ndarray` objects: a subclass that lies
 about its shape, type or equality arrives as the plain value it really holds. Anything
@@ -84,6 +85,11 @@ def _encode(obj: Any, blobs: list[bytes], to_handle: Callable[[Any], Handle] | N
         return _array_entry(obj, blobs)
     if isinstance(obj, Handle):
         return {"~handle": obj.id, "type": obj.type, "text": obj.text}
+    if isinstance(obj, np.random.Generator):
+        bitgen = obj.bit_generator
+        return {"~rng": type(bitgen).__name__, "state": _encode(bitgen.state, blobs, None, depth + 1)}
+    if isinstance(obj, np.dtype) or (isinstance(obj, type) and issubclass(obj, np.generic)):
+        return {"~dtype": np.dtype(obj).str, "type": isinstance(obj, type)}
     if isinstance(obj, list | tuple) and to_handle is None or type(obj) in (list, tuple):
         items = [_encode(x, blobs, to_handle, depth + 1) for x in obj]
         return {"~tuple": items} if isinstance(obj, tuple) else {"~list": items}
@@ -150,6 +156,11 @@ def _decode(node: Any, blobs: list[memoryview], depth: int) -> Any:
             dtype = np.dtype(node["~np"])
             value = complex(*node["v"]) if dtype.kind == "c" else node["v"]
             return dtype.type(value)
+        if tag == "~rng":
+            return _decode_rng(str(node["~rng"]), _decode(node["state"], blobs, depth + 1))
+        if tag == "~dtype":
+            dtype = np.dtype(str(node["~dtype"]))
+            return dtype.type if node.get("type") else dtype
         if tag == "~handle":
             return Handle(int(node["~handle"]), str(node["type"]), str(node.get("text", "")))
         if tag == "~list":
@@ -159,6 +170,18 @@ def _decode(node: Any, blobs: list[memoryview], depth: int) -> Any:
         if tag == "~dict":
             return {_hashable(_decode(k, blobs, depth + 1)): _decode(v, blobs, depth + 1) for k, v in node["~dict"]}
     raise WireError(f"unexpected value in message: {str(node)[:80]}")
+
+
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+def _decode_rng(name: str, state: Any) -> np.random.Generator:
+    """Rebuild a NumPy Generator from its bit generator's name and state (a plain dict)."""
+    if name not in BIT_GENERATORS:
+        raise WireError(f"unknown bit generator {name!r}")
+    bitgen = getattr(np.random, name)()
+    bitgen.state = state
+    return np.random.Generator(bitgen)
 
 
 def _hashable(key: Any) -> Any:

@@ -10,9 +10,11 @@ from tests.conftest import REPO
 PACKAGE = REPO / "autograder"
 # Lower layers first; a module may import only modules at its own layer or below.
 LAYERS = [
-    {"spec", "checks", "data"},
-    {"course", "submission", "loader"},
-    {"sandbox", "plugin"},
+    {"spec", "checks", "data", "wire"},
+    {"course", "submission", "loader", "child"},
+    {"sandbox"},
+    {"remote"},
+    {"plugin"},
     {"results"},
     {"exporters"},
     {"grade", "check", "release"},
@@ -57,7 +59,7 @@ def test_public_api_is_declared():
 
 def test_grading_child_of_a_numpy_assignment_never_imports_torch_or_pydantic():
     code = (
-        "import sys, json, autograder.plugin, autograder.checks, autograder.loader, autograder.data;"
+        "import sys, json, autograder.plugin, autograder.checks, autograder.loader, autograder.data, autograder.child;"
         "print(json.dumps(sorted(m for m in ('torch', 'pydantic', 'sklearn', 'mlxtend') if m in sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -48,7 +48,7 @@ def scripted_data():
 
 
 def run(submission, script, epochs, patience):
-    model = ScriptedModel(script)
+    model = submission.define(ScriptedModel)(script)  # built where the student's code runs
     history = submission.train.train(model, scripted_data(), update_rule="sgd",
                                      optim_config={"learning_rate": 1.0}, epochs=epochs,
                                      batch_size=N_VAL, seed=0, patience=patience)
@@ -60,7 +60,7 @@ PEAKED = [0.2, 0.5, 0.8, 0.6, 0.7, 0.4]  # best at epoch 2 (0-based)
 LATE_PEAK = [0.2, 0.5, 0.8, 0.6, 0.7, 0.4, 0.9, 0.9, 0.9, 0.9]  # patience 3 stops before epoch 6
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_train_reports_the_best_epoch(submission):
     _, history = run(submission, PEAKED, epochs=6, patience=None)
     expect("history['best_epoch']", history["best_epoch"], 2,

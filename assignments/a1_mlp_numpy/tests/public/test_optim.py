@@ -32,7 +32,8 @@ def test_two_steps_match_expected_values(submission, rule):
     assert_shape("next_w", w1, W.shape)
     w2, config = update(w1, 2 * DW, config)
     expect(f"next_w after two {rule} steps", w2, EXPECTED_AFTER_TWO_STEPS[rule], tol=1e-6,
-           hint="Store the rule's state in config so the second step uses it.")
+           hint="Follow the update formula in the docstring; if only the second step is off, "
+                "keep the rule's state in config so the next call uses it.")
 
 
 @pytest.mark.points(2)
