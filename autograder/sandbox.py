@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,6 +292,24 @@ def _context(framework: str) -> multiprocessing.context.BaseContext:
     return _CONTEXT
 
 
+_START_LOCK = threading.Lock()
+
+
+def _start(proc: multiprocessing.process.BaseProcess) -> None:
+    """Start a process; hide a `__main__` file that cannot be re-imported (`python -`, `python -c`)."""
+    main = sys.modules["__main__"]
+    path = getattr(main, "__file__", None)
+    with _START_LOCK:
+        if path is not None and not os.path.isfile(path):
+            del main.__file__
+            try:
+                proc.start()
+            finally:
+                main.__file__ = path
+        else:
+            proc.start()
+
+
 def run_tests(
     spec: AssignmentSpec,
     tests: list[Path],
@@ -330,7 +349,7 @@ def run_tests(
     start = time.perf_counter()
     referee_memory = 0 if isolate else spec.limits.memory_mb
     proc = _context(spec.framework).Process(target=_child_main, args=(args, str(submission), str(out), str(err), referee_memory))
-    proc.start()
+    _start(proc)
     proc.join(timeout=deadline)
     killed = proc.exitcode is None
     try:
