@@ -64,6 +64,7 @@ def grade_one(
     name: str | None = None,
     tests: list[Path] | None = None,
     force: bool = False,
+    isolate: bool = True,
 ) -> SubmissionResult:
     """Grade one submission and write `OUT/<name>.json`; never raises for a bad submission."""
     spec = assignment.spec
@@ -79,7 +80,7 @@ def grade_one(
             return old
         run = run_tests(
             spec, tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution,
-            hide=hidden_paths(assignment, out_dir),
+            hide=hidden_paths(assignment, out_dir), isolate=isolate,
         )  # fmt: skip
         metadata = {"seed": spec.seed, "device": "cpu", "python": platform.python_version(), "notes": staged.notes}
         result = build_result(spec, name, staged.sha256, run, metadata)
@@ -121,14 +122,17 @@ def grade_batch(
     workers: int = 1,
     force: bool = False,
     on_done: Callable[[SubmissionResult], None] | None = None,
+    isolate: bool = True,
 ) -> list[SubmissionResult]:
     """Grade submissions with `workers` children at a time; write results and `grades.csv`."""
     names = unique_names(list(sources))
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob(".*.tmp"):  # left by a batch killed mid-write; the result was never published
+        stale.unlink(missing_ok=True)
     prepare_data(assignment)
     results: list[SubmissionResult] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(grade_one, assignment, src, out_dir, name, None, force) for src, name in names.items()]
+        futures = [pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate) for src, name in names.items()]
         for future in as_completed(futures):
             result = future.result()
             results.append(result)

@@ -161,6 +161,15 @@ def _is_not_attempted(exc: BaseException, roots: list[str]) -> bool:
     return isinstance(exc, NotImplementedError) and bool(_student_frames(exc.__traceback__, roots))
 
 
+def _assertion_message(exc: AssertionError) -> str:
+    """Return the test's own message, without pytest's `+ where ...` introspection of grader objects."""
+    lines = str(exc).splitlines()
+    cut = next((i for i, line in enumerate(lines) if line.startswith("assert ")), None)
+    if cut is None:
+        return str(exc) or "A check failed."
+    return "\n".join(lines[:cut]).rstrip() if cut > 0 else lines[0]
+
+
 def _classify_remote(exc: BaseException, test: str, settings: Settings) -> tuple[str, str] | None:
     """Map what the submission process reported (isolated grading) to an outcome."""
     if isinstance(exc, StartupTimedOut):
@@ -199,7 +208,7 @@ def _classify(exc: BaseException, when: str, test: str, settings: Settings, root
     if _student_frames(exc.__traceback__, roots):
         return ERRORED, _trimmed(exc, roots)
     if isinstance(exc, AssertionError) and when == "call":
-        return FAILED, str(exc) or "A check failed."
+        return FAILED, _assertion_message(exc)
     frames = traceback.extract_tb(exc.__traceback__)
     raised_in_test = bool(frames) and frames[-1].filename.startswith(test_files)
     if when == "call" and raised_in_test and isinstance(exc, TypeError | ValueError | IndexError | KeyError | AttributeError):

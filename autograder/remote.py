@@ -9,7 +9,6 @@ place afterwards, so `bn_param` or an optimizer `config` behave as in a local ca
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 from pathlib import Path
@@ -294,4 +293,4 @@ class RemoteSubmission:
         self._conn.close()
 
     def __repr__(self) -> str:
-        return f"RemoteSubmission({str(self.path)!r}, modules={self._modules}, pid={os.getpid()})"
+        return f"RemoteSubmission(modules={self._modules})"

@@ -84,6 +84,17 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (no orphans after a killed batch)."""
+    try:
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 def _first_closed_ancestor(path: str) -> str | None:
     """Return the outermost folder above `path` that other users may not enter, if any."""
     import stat
@@ -149,6 +160,7 @@ def confine(c: Confinement) -> None:
         os.setgroups([])
         os.setgid(c.uid)
         os.setuid(c.uid)
+    die_with_parent()  # after setuid, which clears it
 
 
 def student_uid() -> int | None:
@@ -256,6 +268,7 @@ def _pytest_args(tests: list[Path], confcutdir: Path, config: Path, ini: Path) -
 def _child_main(args: list[str], cwd: str, out: str, err: str, memory_mb: int) -> None:
     """Body of a grading child forked from the warm server: new session, limits, pytest."""
     os.setsid()  # own process group, so a timeout kills grandchildren too
+    die_with_parent()
     _limit_child(memory_mb)
     for fd, path in ((1, out), (2, err)):
         with open(path, "wb") as f:

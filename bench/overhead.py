@@ -27,15 +27,19 @@ def main(n: int = 40) -> None:
             shutil.copytree(assignment.solution, dest)
             subs.append(dest)
         grade_batch(assignment, subs[:1], Path(tmp) / "warm", workers=1)  # start the fork server
-        start = time.perf_counter()
-        results = grade_batch(assignment, subs, Path(tmp) / "out", workers=1)
-        wall = time.perf_counter() - start
-    in_tests = sum(t.duration_s for r in results for t in r.tests)
-    assert all(r.score == r.max_score for r in results), "the trivial solution must score full marks"
-    print(f"submissions:              {n}")
-    print(f"batch wall time:          {wall:.2f} s")
-    print(f"time inside tests:        {in_tests:.2f} s")
-    print(f"overhead per submission:  {(wall - in_tests) / n:.3f} s  (target <= 0.25 s)")
+        for isolate in (False, True):
+            start = time.perf_counter()
+            results = grade_batch(assignment, subs, Path(tmp) / f"out-{isolate}", workers=1, isolate=isolate)
+            wall = time.perf_counter() - start
+            in_tests = sum(t.duration_s for r in results for t in r.tests)
+            assert all(r.score == r.max_score for r in results), "the trivial solution must score full marks"
+            label = "isolated (separate confined process)" if isolate else "in-process (student code in the referee)"
+            print(f"{label}:")
+            print(f"  submissions:              {n}")
+            print(f"  batch wall time:          {wall:.2f} s")
+            print(f"  time inside tests:        {in_tests:.2f} s  (isolated: includes starting the submission process)")
+            print(f"  overhead per submission:  {(wall - in_tests) / n:.3f} s  (target <= 0.25 s)")
+            print(f"  wall per submission:      {wall / n:.3f} s")
 
 
 if __name__ == "__main__":

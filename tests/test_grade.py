@@ -66,3 +66,46 @@ def test_gradescope_export_has_only_gradescope_fields(trivial, tmp_path):
     doc = to_gradescope(result)
     assert doc["score"] == 5 and all(t["status"] in {"passed", "failed"} for t in doc["tests"])
     assert "outcome" not in doc["tests"][0]
+
+
+def test_a_batch_killed_with_sigkill_resumes_without_losing_or_regrading(trivial, tmp_path):
+    """Kill `autograder grade` mid-batch, run it again: every submission graded exactly once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    subs = tmp_path / "subs"
+    for i in range(12):
+        dest = subs / f"s{i:02d}"
+        shutil.copytree(trivial.solution, dest)
+        (dest / "arith.py").write_text((dest / "arith.py").read_text() + f"\nimport time\ntime.sleep({0.3 if i else 0})\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "AUTOGRADER_COURSE": str(trivial.root)}
+    cmd = [sys.executable, "-m", "autograder.cli", "grade", "a0", str(subs), "--each", "--out", str(out), "-j", "1"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("*.json"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = {p.stem: read_result(p).graded_at for p in out.glob("*.json")}
+    assert 4 <= len(first) < 12 and not (out / GRADEBOOK).exists()
+    time.sleep(1.1)  # graded_at has one-second resolution
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    second = {p.stem: read_result(p) for p in out.glob("*.json")}
+    assert sorted(second) == [f"s{i:02d}" for i in range(12)]
+    assert all(second[name].graded_at == stamp for name, stamp in first.items())
+    assert all(r.score == 5 for r in second.values())
+    rows = list(csv.DictReader((out / GRADEBOOK).open()))
+    assert len(rows) == 12 and not list(out.glob(".*.tmp"))
+
+
+def test_grading_the_same_batch_twice_gives_identical_scores(trivial, tmp_path):
+    subs = _batch(trivial, tmp_path)
+    one = grade_batch(trivial, subs, tmp_path / "one", workers=2)
+    two = grade_batch(trivial, subs, tmp_path / "two", workers=2)
+    view = lambda rs: [(r.submission, r.score, [(t.name, t.outcome, t.output) for t in r.tests]) for r in rs]
+    assert view(one) == view(two)

@@ -22,7 +22,7 @@ def test_correct_submission_scores_full_marks(trivial, make_submission, tmp_path
 def test_wrong_answer_is_failed_with_the_test_message(trivial, make_submission, tmp_path):
     result, tests = _grade(trivial, make_submission("def add(a, b):\n    return a + b\ndef mul(a, b):\n    return a + b\n"), tmp_path)
     assert tests["test_mul"].outcome == "failed"
-    assert "mul(3, 4) returned 7; expected 12" in tests["test_mul"].output
+    assert tests["test_mul"].output == "mul(3, 4) returned 7; expected 12"
     assert result.score == 2
 
 
