@@ -182,7 +182,7 @@ def start_submission_process(
     env.update(ONE_THREAD, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", MPLBACKEND="Agg", HOME=str(submission))
     with open(output, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.child", json.dumps(settings)],
+            [sys.executable, "-P", "-m", "autograder.child", json.dumps(settings)],  # -P: cwd not on sys.path
             cwd=submission, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
             pass_fds=[theirs.fileno()], start_new_session=True, preexec_fn=lambda: confine(confinement),
         )  # fmt: skip
@@ -266,7 +266,11 @@ def _pytest_args(tests: list[Path], confcutdir: Path, config: Path, ini: Path) -
 
 
 def _child_main(args: list[str], cwd: str, out: str, err: str, memory_mb: int) -> None:
-    """Body of a grading child forked from the warm server: new session, limits, pytest."""
+    """Body of a referee forked from the warm server: new session, limits, pytest.
+
+    Its working folder is the grader's own, and neither it nor the submission is on
+    `sys.path`: a student's `json.py` or `conftest.py` must never be imported here.
+    """
     os.setsid()  # own process group, so a timeout kills grandchildren too
     die_with_parent()
     _limit_child(memory_mb)
@@ -274,6 +278,7 @@ def _child_main(args: list[str], cwd: str, out: str, err: str, memory_mb: int) -
         with open(path, "wb") as f:
             os.dup2(f.fileno(), fd)
     os.chdir(cwd)
+    sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.abspath(p) != os.path.abspath(cwd)]
     import pytest
 
     code = pytest.main(args)
@@ -361,7 +366,7 @@ def run_tests(
     out, err = work / "stdout.txt", work / "stderr.txt"
     start = time.perf_counter()
     referee_memory = 0 if isolate else spec.limits.memory_mb
-    proc = _context(spec.framework).Process(target=_child_main, args=(args, str(submission), str(out), str(err), referee_memory))
+    proc = _context(spec.framework).Process(target=_child_main, args=(args, str(work), str(out), str(err), referee_memory))
     _start(proc)
     proc.join(timeout=deadline)
     killed = proc.exitcode is None

@@ -156,3 +156,12 @@ def test_forbidden_import_fails_every_test(trivial, make_submission, tmp_path, l
     assert result.score == 0
     assert {t.outcome for t in tests.values()} == {"failed"}
     assert "arith.py:1 imports" in tests["test_mul"].output
+
+
+def test_files_in_the_submission_are_never_imported_by_the_referee(trivial, make_submission, tmp_path):
+    marker = tmp_path / "referee_ran_student_code"
+    folder = make_submission("def add(a, b):\n    return a + b\ndef mul(a, b):\n    return a * b\n")
+    for name in ("conftest.py", "fnmatch.py", "zlib.py"):
+        (folder / name).write_text(f"open({str(marker)!r}, 'w').write('pwned')\n")
+    result, _ = _grade(trivial, folder, tmp_path)
+    assert result.score == 5 and not marker.exists()
