@@ -163,9 +163,9 @@ def confine(c: Confinement) -> None:
     die_with_parent()  # after setuid, which clears it
 
 
-def student_uid() -> int | None:
-    """Return an otherwise unused uid for one submission process, or None when not root."""
-    return STUDENT_UID_BASE + os.getpid() % 100_000 if os.geteuid() == 0 else None
+def student_uid(referee_pid: int | None = None) -> int | None:
+    """Return the uid a referee's submission processes run as (unused by anyone else), or None when not root."""
+    return STUDENT_UID_BASE + (referee_pid or os.getpid()) % 100_000 if os.geteuid() == 0 else None
 
 
 def start_submission_process(
@@ -375,6 +375,9 @@ def run_tests(
     except (ProcessLookupError, PermissionError):
         pass
     proc.join()
+    uid = student_uid(proc.pid)
+    if uid is not None:
+        _kill_uid(uid)  # whatever the submission started, even outside its process group
     return ChildRun(
         events=_read_events(events),
         returncode=None if killed else proc.exitcode,
