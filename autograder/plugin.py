@@ -30,6 +30,7 @@ from autograder.remote import (
     StudentOutputLimit,
 )
 from autograder.sandbox import OUTPUT_LIMIT_BYTES, Confinement, student_uid
+from autograder.zygote import Zygote
 
 # Outcomes, kept apart (DESIGN.md, "Grading outcomes").
 PASSED = "passed"
@@ -236,6 +237,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[EVENTS] = EventLog(settings.events)
     roots = [str(p.resolve()) + os.sep for p in (settings.submission,) if p is not None]
     config.stash[ROOTS] = roots
+    if settings.isolate:
+        # forked now, before any test module, reference or data is loaded: nothing secret to inherit
+        config.stash[ZYGOTE] = Zygote()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if ZYGOTE in config.stash:
+        config.stash[ZYGOTE].close()
 
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -243,6 +252,7 @@ EVENTS = pytest.StashKey[EventLog]()
 ROOTS = pytest.StashKey[list]()
 RESULT = pytest.StashKey[dict]()
 TESTS_ROOT = pytest.StashKey[str]()
+ZYGOTE = pytest.StashKey[Zygote]()
 
 
 def _test_id(item: pytest.Item) -> str:
@@ -371,7 +381,8 @@ def _remote_submission(request: pytest.FixtureRequest, settings: Settings, forbi
     confinement = Confinement(
         memory_mb=settings.memory_mb, cpu_s=int(settings.per_submission_s) + 1, hide=tuple(settings.hide), uid=student_uid()
     )
-    remote = RemoteSubmission(settings.submission, settings.modules, forbidden, confinement, settings.work / "student-output.txt")
+    output = settings.work / "student-output.txt"
+    remote = RemoteSubmission(request.config.stash[ZYGOTE], settings.submission, settings.modules, forbidden, confinement, output)
     try:
         yield remote
     finally:

@@ -9,14 +9,15 @@ place afterwards, so `bn_param` or an optimizer `config` behave as in a local ca
 
 from __future__ import annotations
 
+import os
 import socket
-import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
 from autograder import wire
 from autograder.loader import MissingDefinition, SubmissionImportError
-from autograder.sandbox import Confinement, kill_submission_process, start_submission_process
+from autograder.sandbox import Confinement, give_to, kill_submission_process, kill_uid
+from autograder.zygote import Zygote
 
 MAX_REPLY_BYTES = 1 << 30
 STARTUP_LIMIT_S = 60.0
@@ -71,9 +72,9 @@ def _raise_remote(error: dict[str, Any]) -> None:
 class Connection:
     """One submission process and the socket to it; restarted after a crash or a timeout."""
 
-    def __init__(self, submission: Path, modules: list[str], forbidden: list[str], confinement: Confinement, output: Path) -> None:
-        self.args = (submission, modules, forbidden, confinement, output)
-        self.proc: subprocess.Popen | None = None
+    def __init__(self, zygote: Zygote, settings: dict[str, Any], confinement: Confinement, output: Path) -> None:
+        self.zygote, self.settings, self.confinement, self.output = zygote, settings, confinement, output
+        self.pid: int | None = None
         self.sock: socket.socket | None = None
         self.facts: dict[str, Any] = {}
         self.failed_start: str | None = None
@@ -82,7 +83,14 @@ class Connection:
     def _start(self) -> None:
         if self.failed_start:
             raise (StartupTimedOut if "did not finish" in self.failed_start else StudentCrashed)(self.failed_start)
-        self.proc, self.sock = start_submission_process(*self.args)
+        mine, theirs = socket.socketpair()
+        out_fd = os.open(self.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            self.pid = self.zygote.spawn(self.settings, self.confinement, theirs.fileno(), out_fd)
+        finally:
+            theirs.close()
+            os.close(out_fd)
+        self.sock = mine
         self.generation += 1
         try:
             hello = self._receive()
@@ -112,14 +120,14 @@ class Connection:
         return b"".join(chunks)
 
     def _death(self) -> str:
-        code = self.proc.wait(timeout=5) if self.proc else None
+        code = self.zygote.exit_code(self.pid) if self.pid else None
         if code is not None and code < 0:
             return f"The process running your code was killed by signal {-code}"
         return f"The process running your code exited (exit code {code})"
 
     def request(self, message: dict[str, Any]) -> Any:
         """Send one request and return the decoded reply; any interruption kills the process."""
-        if self.proc is None:
+        if self.pid is None:
             self._start()
         payload = wire.encode(message)
         try:
@@ -137,9 +145,12 @@ class Connection:
     def close(self) -> None:
         if self.sock is not None:
             self.sock.close()
-        if self.proc is not None:
-            kill_submission_process(self.proc, self.args[3].uid)
-        self.proc, self.sock = None, None
+        if self.pid is not None:
+            kill_submission_process(self.pid)
+            self.zygote.exit_code(self.pid)  # reap it
+            if self.confinement.uid is not None:
+                kill_uid(self.confinement.uid)
+        self.pid, self.sock = None, None
 
 
 def _to_wire(value: Any) -> Any:
@@ -261,10 +272,12 @@ class RemoteObject:
 class RemoteSubmission:
     """The `submission` fixture: the student's modules, running in a confined process."""
 
-    def __init__(self, path: Path, modules: list[str], forbidden: list[str], confinement: Confinement, output: Path) -> None:
+    def __init__(self, zygote: Zygote, path: Path, modules: list[str], forbidden: list[str], confinement: Confinement, output: Path) -> None:
         self.path = path
         self._modules = modules
-        self._conn = Connection(path, modules, forbidden, confinement, output)
+        give_to(path, confinement.uid)
+        settings = {"submission": str(path), "modules": modules, "forbidden": forbidden}
+        self._conn = Connection(zygote, settings, confinement, output)
 
     def __getattr__(self, name: str) -> RemoteObject:
         if name.startswith("_") or name not in self._modules:

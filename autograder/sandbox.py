@@ -14,7 +14,6 @@ import multiprocessing
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -151,7 +150,9 @@ def confine(c: Confinement) -> None:
         resource.RLIMIT_CPU: c.cpu_s,
     }
     if c.memory_mb:
-        limits[resource.RLIMIT_AS] = c.memory_mb * 2**20
+        # RLIMIT_DATA counts the heap and anonymous mappings (NumPy and torch buffers), not the
+        # shared libraries a pre-imported process has already mapped.
+        limits[resource.RLIMIT_DATA] = c.memory_mb * 2**20
     if os.geteuid() == 0 and c.uid is not None:
         limits[resource.RLIMIT_NPROC] = c.max_processes
     for which, value in limits.items():
@@ -168,54 +169,45 @@ def student_uid(referee_pid: int | None = None) -> int | None:
     return STUDENT_UID_BASE + (referee_pid or os.getpid()) % 100_000 if os.geteuid() == 0 else None
 
 
-def start_submission_process(
-    submission: Path, modules: list[str], forbidden: list[str], confinement: Confinement, output: Path
-) -> tuple[subprocess.Popen, socket.socket]:
-    """Start `python -m autograder.child` confined, connected to the referee by a socket pair."""
-    mine, theirs = socket.socketpair()
-    if confinement.uid is not None:
-        os.chown(submission, confinement.uid, confinement.uid)
-        for path in submission.rglob("*"):
-            os.lchown(path, confinement.uid, confinement.uid)
-    settings = {"submission": str(submission), "modules": modules, "forbidden": forbidden, "fd": theirs.fileno()}
-    env = {k: v for k, v in os.environ.items() if k.startswith(("LANG", "LC_", "PATH", "HOME"))}
-    env.update(ONE_THREAD, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", MPLBACKEND="Agg", HOME=str(submission))
-    with open(output, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "autograder.child", json.dumps(settings)],  # -P: cwd not on sys.path
-            cwd=submission, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-            pass_fds=[theirs.fileno()], start_new_session=True, preexec_fn=lambda: confine(confinement),
-        )  # fmt: skip
-    theirs.close()
-    return proc, mine
+def give_to(submission: Path, uid: int | None) -> None:
+    """Make the staged submission folder owned by the submission process's uid."""
+    if uid is None:
+        return
+    os.chown(submission, uid, uid)
+    for path in submission.rglob("*"):
+        os.lchown(path, uid, uid)
 
 
-def kill_submission_process(proc: subprocess.Popen, uid: int | None) -> None:
-    """Kill the process group and, when it ran under its own uid, every process of that uid."""
-    for target in (lambda: os.killpg(proc.pid, signal.SIGKILL), lambda: proc.kill()):
+def kill_submission_process(pid: int) -> None:
+    """Kill a submission process and its process group."""
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
         try:
             target()
-        except (ProcessLookupError, PermissionError, OSError):
+        except OSError:
             pass
-    if uid is not None:
-        _kill_uid(uid)
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
-def _kill_uid(uid: int) -> None:
-    """SIGKILL every process owned by `uid` (escapees of the process group: forks that called setsid)."""
-    for _ in range(3):
-        pids = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    if os.stat(f"/proc/{entry}").st_uid == uid:
-                        pids.append(int(entry))
-                except OSError:
-                    continue
+def _live_pids_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):  # zombies hold no resources; their parent reaps them
+            pids.append(int(entry))
+    return pids
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every live process owned by `uid` (escapees of the process group: forks that called setsid)."""
+    for _ in range(5):
+        pids = _live_pids_of(uid)
         if not pids:
             return
         for pid in pids:
@@ -223,7 +215,7 @@ def _kill_uid(uid: int) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        time.sleep(0.05)
+        time.sleep(0.02)
 
 
 def _limit_child(memory_mb: int) -> None:
@@ -377,7 +369,7 @@ def run_tests(
     proc.join()
     uid = student_uid(proc.pid)
     if uid is not None:
-        _kill_uid(uid)  # whatever the submission started, even outside its process group
+        kill_uid(uid)  # whatever the submission started, even outside its process group
     return ChildRun(
         events=_read_events(events),
         returncode=None if killed else proc.exitcode,

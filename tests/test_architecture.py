@@ -13,6 +13,7 @@ LAYERS = [
     {"spec", "checks", "data", "wire"},
     {"course", "submission", "loader", "child"},
     {"sandbox"},
+    {"zygote"},
     {"remote"},
     {"plugin"},
     {"results"},

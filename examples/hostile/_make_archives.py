@@ -1,0 +1,169 @@
+"""Write the hostile corpus's generated entries: the .zip cases, the notebooks, the .py case and weights.pkl.
+
+Every archive holds the reference solution plus the attack, and stays tiny on disk (the zip bombs
+use bzip2, which packs hundreds of MiB of zeros into a few KiB). Zips with hostile names or sizes
+are written by hand (`_raw_zip`), because `zipfile` refuses to write them.
+
+The name starts with `_` so that `autograder grade ... examples/hostile --each` does not grade it.
+Run from anywhere: `python examples/hostile/_make_archives.py`.
+"""
+
+from __future__ import annotations
+
+import bz2
+import json
+import pickle
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+REFERENCE = REPO / "solutions" / "a1_mlp_numpy"
+BOB = REPO / "examples" / "submissions" / "a1_mlp_numpy" / "bob_notebook.ipynb"
+MiB = 2**20
+
+STORED, BZIP2 = 0, 12
+
+
+def _reference_members(prefix: str = "") -> list[tuple[str, int, int, bytes, int]]:
+    members = []
+    for path in sorted(REFERENCE.glob("*.py")):
+        data = path.read_bytes()
+        members.append((prefix + path.name, STORED, zlib.crc32(data), data, len(data)))
+    return members
+
+
+def _raw_zip(path: Path, members: list[tuple[str, int, int, bytes, int]]) -> None:
+    """Write a zip whose headers say exactly what we tell them: (name, method, crc, stored bytes, declared size)."""
+    body, central = bytearray(), bytearray()
+    for name, method, crc, data, size in members:
+        raw = name.encode()
+        version = 46 if method == BZIP2 else 20
+        offset = len(body)
+        body += struct.pack("<IHHHHHIIIHH", 0x04034B50, version, 0, method, 0, 0x21, crc, len(data), size, len(raw), 0)
+        body += raw + data
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, version, 0, method, 0, 0x21, crc, len(data), size,
+            len(raw), 0, 0, 0, 0, 0o100644 << 16, offset,
+        )  # fmt: skip
+        central += raw
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(body), 0)
+    path.write_bytes(bytes(body + central + end))
+
+
+def _bzip2_zeros(n_bytes: int) -> bytes:
+    comp = bz2.BZ2Compressor(9)
+    chunk = b"\0" * MiB
+    out = [comp.compress(chunk) for _ in range(n_bytes // MiB)]
+    return b"".join(out) + comp.flush()
+
+
+def zip_slip(path: Path) -> None:
+    """Members that climb out of the extraction folder, relative and absolute."""
+    evil = b"print('escaped the extraction folder')\n"
+    _raw_zip(path, _reference_members("a1/") + [
+        ("../../hostile_zip_slip.py", STORED, zlib.crc32(evil), evil, len(evil)),
+        ("/tmp/hostile_zip_abs.txt", STORED, zlib.crc32(evil), evil, len(evil)),
+    ])  # fmt: skip
+
+
+def zip_bomb(path: Path) -> None:
+    """An honest zip bomb: one member really unpacks to 210 MiB of zeros (about 10 KiB packed)."""
+    size = 210 * MiB
+    _raw_zip(path, _reference_members() + [("data/zeros.bin", BZIP2, zlib.crc32(b"\0" * size), _bzip2_zeros(size), size)])
+
+
+def zip_declared_huge(path: Path) -> None:
+    """A member that is 4 bytes on disk but declares 3 GB."""
+    data = b"tiny"
+    _raw_zip(path, _reference_members() + [("data/huge.bin", STORED, zlib.crc32(data), data, 3_000_000_000)])
+
+
+def zip_understated_size(path: Path) -> None:
+    """A member that declares 1 KiB (with the CRC of the first KiB) but packs 300 MiB of zeros."""
+    declared = 1024
+    _raw_zip(path, _reference_members() + [
+        ("data/zeros.bin", BZIP2, zlib.crc32(b"\0" * declared), _bzip2_zeros(300 * MiB), declared),
+    ])  # fmt: skip
+
+
+def zip_bad_crc(path: Path) -> None:
+    """A readable zip whose extra member fails its CRC check when extracted."""
+    data = b"these notes are not what the CRC says\n" * 10
+    _raw_zip(path, _reference_members() + [("notes.txt", STORED, zlib.crc32(data) ^ 0xFFFF, data, len(data))])
+
+
+def zip_file_dir_clash(path: Path) -> None:
+    """`extra/a.txt` makes `extra` a folder; a later member `extra` is a file of the same name."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, _, _, data, _ in _reference_members():
+            zf.writestr(name, data)
+        zf.writestr("extra/a.txt", "a file in a folder\n")
+        zf.writestr("extra", "a file where the folder is\n")
+
+
+def deep_expression(path: Path) -> None:
+    """A loose .py (not a handout name, so its definitions are extracted) with one very long sum."""
+    terms = " + ".join(["1"] * 5000)
+    path.write_text(f'"""HOSTILE: a 5,000-term expression nests the syntax tree 5,000 deep."""\n\nTOTAL = {terms}\n')
+
+
+def corrupt_notebook(path: Path) -> None:
+    """A notebook cut off in the middle of its JSON."""
+    path.write_text('{\n "cells": [\n  {\n   "cell_type": "code",\n   "source": ["def relu_forward(x):\\n", "    return ')
+
+
+def notebook_toplevel_code(path: Path) -> None:
+    """Bob's correct notebook plus top-level code that must not run: an endless loop, a shell command, a file write."""
+    nb = json.loads(BOB.read_text())
+    hostile = [
+        "# HOSTILE: none of this may run when the notebook is graded\nwhile True:\n    pass",
+        "import os\nos.system('touch /tmp/hostile_nb_toplevel_marker')",
+        "MARKER = open('/tmp/hostile_nb_toplevel_marker', 'w')",
+        "exec(\"raise SystemExit('top-level code ran')\")",
+    ]
+    for source in hostile:
+        nb["cells"].append({"cell_type": "code", "execution_count": None, "id": f"hostile{len(nb['cells'])}",
+                            "metadata": {}, "outputs": [], "source": source})  # fmt: skip
+    path.write_text(json.dumps(nb, indent=1) + "\n")
+
+
+class _ShellOnUnpickle:
+    """Unpickling this runs a shell command: it records who ran it in /tmp/hostile_pwned_marker."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("id > /tmp/hostile_pwned_marker",))
+
+
+def pickle_bomb(path: Path) -> None:
+    path.write_bytes(pickle.dumps({"W1": _ShellOnUnpickle()}, protocol=2))
+
+
+OUTPUTS = {
+    "22_zip_slip.zip": zip_slip,
+    "23_zip_bomb.zip": zip_bomb,
+    "24_zip_declared_huge.zip": zip_declared_huge,
+    "25_zip_understated_size.zip": zip_understated_size,
+    "26_zip_bad_crc.zip": zip_bad_crc,
+    "27_zip_file_dir_clash.zip": zip_file_dir_clash,
+    "28_deep_expression.py": deep_expression,
+    "29_corrupt_notebook.ipynb": corrupt_notebook,
+    "42_notebook_toplevel_code.ipynb": notebook_toplevel_code,
+    "21_pickle_bomb/weights.pkl": pickle_bomb,
+}
+
+
+def main() -> None:
+    for name, write in OUTPUTS.items():
+        target = HERE / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write(target)
+        print(f"{target.relative_to(REPO)}: {target.stat().st_size:,} bytes")
+
+
+if __name__ == "__main__":
+    main()
