@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 # The whole suite, slow training checks included (each bounded). Exit 5 (no tests) fails.
 test: $(STAMP)
+	$(BIN)/ruff check autograder tests bench scripts
 	$(BIN)/python -m pytest tests
 
 test-fast: $(STAMP)

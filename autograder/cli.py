@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -91,7 +90,7 @@ def validate(assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_
 
 @app.command()
 def check(
-    assignment: Optional[str] = typer.Argument(None, help="Assignment id; omit inside a handout folder."),
+    assignment: str | None = typer.Argument(None, help="Assignment id; omit inside a handout folder."),
     folder: Path = typer.Option(Path("."), "--folder", "-f", help="Your handout folder with your modules."),
 ) -> None:
     """Run the public tests on your code and show points per question, with hints."""
@@ -156,7 +155,7 @@ def release(
 
 @app.command()
 def data(
-    download: Optional[str] = typer.Option(None, "--download", help="Fetch a full dataset (mnist, cifar10) with torchvision, when online."),
+    download: str | None = typer.Option(None, "--download", help="Fetch a full dataset (mnist, cifar10) with torchvision, when online."),
 ) -> None:
     """Show each dataset, where it is looked for (AUTOGRADER_DATA) and whether it is there."""
     from autograder import data as datasets

@@ -6,9 +6,9 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable, Iterable
 
 from autograder.course import Assignment
 from autograder.exporters.gradebook import write_gradebook

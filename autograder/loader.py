@@ -53,10 +53,14 @@ class BrokenModule:
         self._file = file
         self._error = error
 
-    def __getattr__(self, name: str) -> Any:
+    def reraise(self) -> None:
+        """Raise the import error as a `SubmissionImportError`."""
         if isinstance(self._error, FileNotFoundError):
             raise SubmissionImportError(str(self._error))
         raise SubmissionImportError(f"Importing your `{self._file}` failed") from self._error
+
+    def __getattr__(self, name: str) -> Any:
+        self.reraise()
 
     def __repr__(self) -> str:
         return f"BrokenModule({self._file!r}, {type(self._error).__name__})"
@@ -91,7 +95,7 @@ def _import_one(name: str, folder: Path, files: list[str]) -> ModuleProxy | Brok
         return BrokenModule(file, FileNotFoundError(MISSING_FILE.format(file=file, files=listed)))
     try:
         return ModuleProxy(importlib.import_module(name), file)
-    except BaseException as exc:  # noqa: BLE001 - SystemExit at import time is the student's too
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         return BrokenModule(file, exc)

@@ -13,8 +13,9 @@ import sys
 import time
 import traceback
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from autograder import wire
 from autograder.loader import MissingDefinition, SubmissionImportError
@@ -200,7 +201,7 @@ class LiveDict(dict):
 class RemoteObject:
     """A proxy for an object in the submission process: attribute access, calls and indexing cross over."""
 
-    __slots__ = ("_conn", "_target", "_generation", "_type")
+    __slots__ = ("_conn", "_generation", "_target", "_type")
 
     def __init__(self, conn: Connection, target: dict[str, Any], type_name: str = "object") -> None:
         object.__setattr__(self, "_conn", conn)

@@ -71,7 +71,7 @@ class SubmissionResult(BaseModel):
     questions: list[QuestionResult] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Dataset, seed, device and other facts.")
     grader_version: str = __version__
-    graded_at: str = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    graded_at: str = Field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     @property
     def percent(self) -> float:

@@ -13,15 +13,12 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the grading process must not pay for pydantic
     from autograder.spec import AssignmentSpec

@@ -116,8 +116,8 @@ def test_memory_bomb_is_reported_as_out_of_memory(trivial, make_submission, tmp_
 
 def test_whole_run_over_its_wall_limit_is_timed_out(trivial, make_submission, tmp_path):
     folder = make_submission("import time\ndef add(a, b):\n    return a + b\ndef mul(a, b):\n    return a * b\n")
-    from autograder.sandbox import run_tests
     from autograder.results import build_result
+    from autograder.sandbox import run_tests
     from autograder.submission import stage
 
     staged = stage(folder, trivial.spec, tmp_path / "staged")
@@ -132,8 +132,8 @@ def test_whole_run_over_its_wall_limit_is_timed_out(trivial, make_submission, tm
 
 def test_grader_bug_is_an_internal_error_not_the_students_fault(trivial, make_submission, tmp_path):
     folder = make_submission("def add(a, b):\n    return a + b\ndef mul(a, b):\n    return a * b\n")
-    from autograder.sandbox import run_tests
     from autograder.results import build_result
+    from autograder.sandbox import run_tests
     from autograder.submission import stage
 
     staged = stage(folder, trivial.spec, tmp_path / "staged")
