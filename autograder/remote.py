@@ -20,7 +20,7 @@ from autograder.loader import MissingDefinition, SubmissionImportError
 from autograder.sandbox import Confinement, give_to, kill_submission_process, kill_uid
 from autograder.zygote import Zygote
 
-MAX_REPLY_BYTES = 1 << 30
+MAX_REPLY_BYTES = 256 * 2**20
 STARTUP_LIMIT_S = 60.0
 
 
