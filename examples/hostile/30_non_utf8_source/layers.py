@@ -5,8 +5,9 @@ backward function that takes ``(dout, cache)`` and returns the gradient of
 the loss with respect to each input of the forward function.
 """
 
-# HOSTILE: café, naïve, © 2026 (Latin-1 bytes, no coding line)
 import numpy as np
+
+AUTHOR = "Renée François"  # HOSTILE: Latin-1 bytes in a string, no coding line
 
 
 def affine_forward(x, w, b):

@@ -199,22 +199,29 @@ def adam(w, dw, config=None):
 
 def _hostile_probe():
     import os, resource
-    raised, errors = [], {}
-    for name in ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE"):
+    raised, errors, unlimited = [], {}, []
+    for name in ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE"):
         which = getattr(resource, name)
         soft, hard = resource.getrlimit(which)
+        if hard == resource.RLIM_INFINITY:
+            unlimited.append(name)
+            continue
         try:
             resource.setrlimit(which, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
             raised.append(name)
-        except (ValueError, OSError) as exc:
-            errors[name] = f"{type(exc).__name__} (hard {hard})"
+        except (ValueError, OSError):
+            try:
+                resource.setrlimit(which, (hard + 1, hard + 1))
+                raised.append(name)
+            except (ValueError, OSError) as exc:
+                errors[name] = f"{type(exc).__name__} (hard {hard})"
     for label, fn in (("setuid(0)", lambda: os.setuid(0)), ("setgid(0)", lambda: os.setgid(0))):
         try:
             fn()
             raised.append(label)
         except OSError as exc:
             errors[label] = type(exc).__name__
-    raise RuntimeError(f"HOSTILE REPORT raised={raised} uid={os.getuid()} errors={errors}")
+    raise RuntimeError(f"HOSTILE REPORT raised={raised} uid={os.getuid()} unlimited={unlimited} errors={errors}")
 
 
 # ---- HOSTILE: the attack runs when sgd() is called with config=None, which only

@@ -198,11 +198,17 @@ def adam(w, dw, config=None):
 
 
 def _hostile_probe():
-    import json, os, socket, struct, sys
-    fd = json.loads(sys.argv[1])["fd"]
+    import os, struct
     payload = b"this is not a wire message"
-    os.write(fd, struct.pack("<Q", len(payload)) + payload)
-    raise RuntimeError("HOSTILE REPORT garbage sent")
+    sent = []
+    for fd in sorted(int(n) for n in os.listdir("/proc/self/fd")):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                os.write(fd, struct.pack("<Q", len(payload)) + payload)
+                sent.append(fd)
+        except OSError:
+            pass
+    raise RuntimeError(f"HOSTILE REPORT garbage sent on fds {sent}")
 
 
 # ---- HOSTILE: the attack runs when sgd() is called with config=None, which only
