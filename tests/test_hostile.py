@@ -236,7 +236,7 @@ def test_case_is_graded_as_expected(corpus: Corpus, name: str):
     isolation = result["metadata"].get("isolation")
     if isolation:  # reported once the submission's process answered; absent when it never started
         assert isolation.get("uid", 0) >= STUDENT_UID_BASE and isolation.get("network") == "none", f"{name}: {isolation}"
-    elif any(t["outcome"] == "passed" for t in tests):
+    elif result["status"] != "timed out" and any(t["outcome"] == "passed" for t in tests):  # a killed run records none
         raise AssertionError(f"{name}: tests passed but the result records no isolation facts")
 
 
