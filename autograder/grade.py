@@ -76,6 +76,9 @@ def grade_one(
             staged = stage(source, spec, work / "submission", name)
         except SubmissionError as exc:
             return _write(error_result(spec, name, f"Your submission could not be read: {exc}"), out_dir)
+        except Exception as exc:  # noqa: BLE001 - an unforeseen way to be unreadable must not stop the batch
+            message = f"Your submission could not be read ({type(exc).__name__}). Resubmit your handout folder as a plain .zip."
+            return _write(error_result(spec, name, message), out_dir)
         if not force and (old := _already_graded(out_dir, staged, spec.version)):
             return old
         run = run_tests(
@@ -93,11 +96,11 @@ def grade_one(
 
 
 def hidden_paths(assignment: Assignment, out_dir: Path) -> tuple[Path, ...]:
-    """Return the folders a submission's process must not see: tests, solutions, samples, data, results."""
+    """Return the folders a submission's process must not see: the course (its tests, solutions, history), data, results."""
     from autograder.data import data_root
 
     root = assignment.root
-    return (root / "assignments", root / "solutions", root / "examples", data_root(), out_dir.resolve())
+    return (root, root / "assignments", root / "solutions", data_root(), out_dir.resolve())
 
 
 def _write(result: SubmissionResult, out_dir: Path) -> SubmissionResult:
@@ -133,8 +136,13 @@ def grade_batch(
     results: list[SubmissionResult] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = [pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate) for src, name in names.items()]
+        by_future = dict(zip(futures, names.values()))
         for future in as_completed(futures):
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - our failure on one submission must not stop the batch
+                message = f"Internal grading error ({type(exc).__name__}: {exc}); this is not your fault."
+                result = _write(error_result(assignment.spec, by_future[future], message, status="grader error"), out_dir)
             results.append(result)
             if on_done:
                 on_done(result)

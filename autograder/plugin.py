@@ -30,7 +30,7 @@ from autograder.remote import (
     StudentOutOfMemory,
     StudentOutputLimit,
 )
-from autograder.sandbox import OUTPUT_LIMIT_BYTES, Confinement, student_uid
+from autograder.sandbox import OUTPUT_LIMIT_BYTES, Confinement, interpreter_paths, package_dirs, student_uid
 from autograder.zygote import Zygote
 
 # Outcomes, kept apart (DESIGN.md, "Grading outcomes").
@@ -380,8 +380,9 @@ def _remote_submission(request: pytest.FixtureRequest, settings: Settings, forbi
     """Start the student's code in a confined process; the tests talk to it through proxies."""
     assert settings.submission is not None and settings.work is not None
     confinement = Confinement(
-        memory_mb=settings.memory_mb, cpu_s=int(settings.per_submission_s) + 1, hide=tuple(settings.hide), uid=student_uid()
-    )
+        memory_mb=settings.memory_mb, cpu_s=int(settings.per_submission_s) + 1, submission=str(settings.submission),
+        hide=tuple(settings.hide), expose=interpreter_paths(), blocked=package_dirs(forbidden), uid=student_uid(),
+    )  # fmt: skip
     output = settings.work / "student-output.txt"
     remote = RemoteSubmission(request.config.stash[ZYGOTE], settings.submission, settings.modules, forbidden, confinement, output)
     try:

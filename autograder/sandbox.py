@@ -69,7 +69,11 @@ class Confinement:
 
     memory_mb: int
     cpu_s: int
+    submission: str = ""
     hide: tuple[str, ...] = ()
+    expose: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()
+    scratch_mb: int = 64
     max_processes: int = 64
     max_open_files: int = 256
     max_file_bytes: int = OUTPUT_LIMIT_BYTES
@@ -103,43 +107,66 @@ def _first_closed_ancestor(path: str) -> str | None:
     return None
 
 
-def _expose(libc: ctypes.CDLL, path: str) -> None:
-    """Make `path` reachable for an unprivileged user when a private folder (a home) holds it.
+SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+MS_REMOUNT = 0x20
 
-    The private folder is covered by an empty tmpfs in this mount namespace only, which
-    also hides everything else in it, and `path` is bound back in at the same place.
-    """
-    closed = _first_closed_ancestor(path)
-    if closed is None:
-        return
-    fd = os.open(path, os.O_PATH)
-    libc.mount(b"tmpfs", closed.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=0755")
+
+def _under(path: str, folders: list[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def _cover_points(c: Confinement) -> list[str]:
+    """Return the folders to cover with an empty tmpfs, outermost first, none inside another."""
+    wanted = [*c.hide, *SCRATCH_DIRS]
+    wanted += [a for a in map(_first_closed_ancestor, (*c.expose, c.submission)) if a]
+    covered: list[str] = []
+    for path in sorted({os.path.abspath(p) for p in wanted if os.path.isdir(p)}, key=len):
+        if not _under(path, covered):
+            covered.append(path)
+    return covered
+
+
+def _bind(libc: ctypes.CDLL, fd: int, path: str, read_only: bool) -> None:
     os.makedirs(path, mode=0o755, exist_ok=True)
     libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None)
-    os.close(fd)
+    if read_only:
+        libc.mount(b"none", path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
 
 
-def _isolate_namespaces(hide: tuple[str, ...], expose: tuple[str, ...]) -> None:
-    """Give the process no network and hide course folders behind empty read-only mounts."""
+def _isolate_namespaces(c: Confinement) -> None:
+    """No network; a filesystem view with the course, data, results and other users' files blanked out.
+
+    Every folder in `hide`, every private folder (a home) on the way to an exposed path,
+    and the shared scratch folders (/tmp, /var/tmp, /dev/shm) are covered by an empty tmpfs
+    in this mount namespace only. The interpreter and its packages (`expose`) are bound back
+    in read-only at the same paths, the submission folder read-only too; the scratch folders
+    are private and small. Forbidden packages (`blocked`) are covered last, so they cannot be
+    imported however the import is spelled.
+    """
     libc = _libc()
     if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
         return  # not permitted here: limits still apply, the result records the isolation level
     libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
-    for path in expose:
-        _expose(libc, path)
-    for path in hide:
-        if os.path.isdir(path):
-            libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0")
-        elif os.path.isfile(path):
+    keep = [p for p in (*c.expose, c.submission) if os.path.isdir(p)]
+    fds = {p: os.open(p, os.O_PATH) for p in keep}
+    for folder in _cover_points(c):
+        options = f"size={c.scratch_mb}m,mode=1777" if folder in SCRATCH_DIRS else "size=64k,mode=0755"
+        libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode())
+    for path in sorted(keep, key=len):
+        _bind(libc, fds.pop(path), path, read_only=True)
+    for path in (*c.hide, *c.blocked):
+        if os.path.isfile(path):
             libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None)
+        elif os.path.isdir(path) and _under(path, keep):
+            libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0")
 
 
 def confine(c: Confinement) -> None:
-    """Apply isolation and limits to the current process (a `preexec_fn`, after fork)."""
+    """Apply isolation and limits to the current process (in the forked submission process)."""
     import resource
 
     if os.geteuid() == 0:
-        _isolate_namespaces(c.hide, (sys.base_prefix, sys.prefix))
+        _isolate_namespaces(c)
     limits = {
         resource.RLIMIT_CORE: 0,
         resource.RLIMIT_FSIZE: c.max_file_bytes,
@@ -159,6 +186,30 @@ def confine(c: Confinement) -> None:
         os.setgid(c.uid)
         os.setuid(c.uid)
     die_with_parent()  # after setuid, which clears it
+    os.environ.update(HOME="/tmp", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib")
+
+
+def interpreter_paths() -> tuple[str, ...]:
+    """Return the folders a submission process must still read: Python, its packages, this package."""
+    here = os.path.dirname(os.path.abspath(__file__))  # this package (an editable install lives in the course)
+    return tuple(dict.fromkeys(os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, here)))
+
+
+def package_dirs(names: list[str]) -> tuple[str, ...]:
+    """Return where the named top-level packages are installed, found without importing them."""
+    import importlib.util
+
+    found = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec and spec.submodule_search_locations:
+            found += list(spec.submodule_search_locations)
+        elif spec and spec.origin:
+            found.append(spec.origin)
+    return tuple(found)
 
 
 def student_uid(referee_pid: int | None = None) -> int | None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import ast
 import builtins
 import hashlib
+import os
 import shutil
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autograder.spec import AssignmentSpec
 
@@ -60,21 +63,39 @@ def _safe_extract(archive: Path, dest: Path) -> None:
             total += m.file_size
             if m.file_size > MAX_FILE_BYTES or total > MAX_TOTAL_BYTES:
                 raise SubmissionError(f"{archive.name} unpacks to more than {MAX_TOTAL_BYTES // 2**20} MiB; submit only your code.")
-        for m in members:
-            if not m.is_dir():
-                target = dest / m.filename
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(m) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
+        try:
+            for m in members:
+                if not m.is_dir():
+                    target = dest / m.filename
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(m) as src, open(target, "wb") as out:
+                        _copy_bounded(src, out, m.file_size)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
+            raise SubmissionError(f"{archive.name} is damaged ({type(exc).__name__}: {exc}). Re-create the zip and resubmit.") from None
+
+
+def _copy_bounded(src: Any, out: Any, declared: int) -> None:
+    """Copy at most the size a zip member declares (a member may lie about it)."""
+    left = declared
+    while left > 0 and (chunk := src.read(min(left, 1 << 20))):
+        out.write(chunk)
+        left -= len(chunk)
+
+
+def _walk_files(base: Path) -> list[Path]:
+    """Return the regular files under `base`, never following a symbolic link."""
+    files = []
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not os.path.islink(os.path.join(dirpath, d)))
+        files += [Path(dirpath, f) for f in sorted(filenames) if not os.path.islink(os.path.join(dirpath, f))]
+    return files
 
 
 def _find_base(folder: Path, spec: AssignmentSpec) -> Path:
     """Return the folder inside an unpacked submission that holds the most student files."""
     best, best_count = folder, -1
-    for candidate in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]:
-        if SKIP_DIRS & set(candidate.relative_to(folder).parts):
-            continue
-        count = sum((candidate / f).is_file() for f in spec.student_files)
+    for candidate in [folder, *sorted({p.parent for p in _walk_files(folder)})]:
+        count = sum((candidate / f).is_file() and not (candidate / f).is_symlink() for f in spec.student_files)
         if count > best_count:
             best, best_count = candidate, count
     return best
@@ -82,10 +103,8 @@ def _find_base(folder: Path, spec: AssignmentSpec) -> Path:
 
 def _copy_files(base: Path, dest: Path) -> None:
     total = 0
-    for src in sorted(base.rglob("*")):
+    for src in _walk_files(base):
         rel = src.relative_to(base)
-        if src.is_symlink() or not src.is_file() or SKIP_DIRS & set(rel.parts):
-            continue
         total += src.stat().st_size
         if total > MAX_TOTAL_BYTES:
             raise SubmissionError(f"the submission is larger than {MAX_TOTAL_BYTES // 2**20} MiB; submit only your code.")
@@ -124,6 +143,8 @@ def _definitions_only(code: str, own_modules: set[str], where: str) -> str:
         tree = ast.parse(code)
     except SyntaxError as exc:
         raise SubmissionError(f"{where} has a syntax error at line {exc.lineno}: {exc.msg}. Fix it and resubmit.") from None
+    except (RecursionError, MemoryError):
+        raise SubmissionError(f"{where} is nested too deeply to read. Split long expressions and resubmit.") from None
     kept, defined = [], set()
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in own_modules:

@@ -49,11 +49,11 @@ def _become_submission(settings: dict[str, Any], confinement: Confinement, sock_
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     _close_other_fds({sock_fd})
-    os.chdir(settings["submission"])
     for name in list(sys.modules):
         if name.split(".")[0] in settings.get("forbidden", []):
             del sys.modules[name]  # so the import blocker sees a fresh import
     confine(confinement)
+    os.chdir(settings["submission"])
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     child.serve({**settings, "fd": sock_fd})
     sys.stdout.flush()
