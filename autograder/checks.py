@@ -66,6 +66,9 @@ def _shape_str(shape: Sequence[int]) -> str:
 
 def _describe_type(value: Any) -> str:
     """Name a value's type in words a student recognises."""
+    remote = getattr(type(value), "remote_type_name", None)
+    if remote is not None:  # an object living in the submission's process
+        return f"a `{value.remote_type_name}` object"
     kind = type(value)
     if kind.__module__ == "builtins":
         return f"a {kind.__name__}"
@@ -339,7 +342,7 @@ def forbid_imports(folder: str | Path, forbidden: Iterable[str] = DEFAULT_FORBID
 def _importing_frame() -> str:
     """Return 'file:line' of the innermost frame outside importlib and this module."""
     for frame in reversed(traceback.extract_stack()):
-        if frame.filename.startswith("<frozen") or frame.filename == __file__:
+        if frame.filename.startswith("<frozen") or frame.filename == __file__ or "importlib" in Path(frame.filename).parts:
             continue
         return f"{Path(frame.filename).name}:{frame.lineno}"
     return "<unknown>"

@@ -21,6 +21,8 @@ from autograder import wire
 from autograder.loader import BrokenModule, ModuleProxy, load_modules
 
 FRAME = wire._LEN
+MAX_MESSAGE = 2000
+MAX_FRAMES = 20
 
 
 def _send(sock: socket.socket, payload: bytes) -> None:
@@ -90,6 +92,12 @@ class Server:
 
     def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request["op"]
+        if op == "ping":
+            return {"ok": None}
+        if op == "define":
+            namespace: dict[str, Any] = {"__name__": "grader_helpers", "np": __import__("numpy")}
+            exec(compile(request["source"], "<grader helper>", "exec"), namespace)  # the grader's own code
+            return {"ok": namespace[request["name"]]}
         obj = self.target(request["target"])
         if op == "call":
             args = self.resolve(request.get("args", []))
@@ -126,13 +134,25 @@ class Server:
         """Turn an exception into an error message, with the traceback cut to the student's files."""
         cause = exc.__cause__ if type(exc).__name__ == "SubmissionImportError" and exc.__cause__ else exc
         frames = [f for f in traceback.extract_tb(cause.__traceback__) if f.filename.startswith(self.folder)]
-        body = "".join(traceback.format_exception_only(type(cause), cause))
+        message = _safe_str(cause)
+        head = f"{type(cause).__name__}: {message[:MAX_MESSAGE]}" + (" [...]" if len(message) > MAX_MESSAGE else "")
+        if isinstance(cause, SyntaxError):
+            head = "".join(traceback.format_exception_only(type(cause), cause)).rstrip()
+        body = head
         if frames and not isinstance(cause, SyntaxError):
-            body = "Traceback (your code only):\n" + "".join(traceback.format_list(frames)) + body
+            body = "Traceback (your code only):\n" + "".join(traceback.format_list(frames[-MAX_FRAMES:])) + head
         if cause is not exc:
-            body = f"{exc}:\n{body}"
+            body = f"{_safe_str(exc)}:\n{body}"
         return {"error": {"kind": _kind(exc, cause, bool(frames)), "type": type(cause).__name__,
-                          "message": str(cause)[:2000], "trace": body.replace(self.folder, "")[-8000:]}}  # fmt: skip
+                          "message": message[:MAX_MESSAGE], "trace": body.replace(self.folder, "")}}  # fmt: skip
+
+
+def _safe_str(exc: BaseException) -> str:
+    """Return str(exc), even when the student's exception class breaks __str__."""
+    try:
+        return str(exc)
+    except BaseException:  # noqa: BLE001
+        return f"<{type(exc).__name__} whose message cannot be shown>"
 
 
 def _mutable(value: Any) -> bool:

@@ -24,6 +24,7 @@ from autograder.loader import BrokenModule, MissingDefinition, ModuleSet, Submis
 from autograder.remote import (
     NotAttempted,
     RemoteSubmission,
+    StartupCrashed,
     StartupTimedOut,
     StudentCrashed,
     StudentError,
@@ -48,7 +49,10 @@ TIMEOUT_MSG = "Timed out: {test} took longer than its {limit:g} s limit. Look fo
 OOM_MSG = "Out of memory: {test} exceeded the {limit} MiB memory limit. Avoid building huge arrays."
 GRADER_ERROR_MSG = "Internal grading error in {test}; this is not your fault. Your instructor has been notified in the log."
 CRASH_MSG = "Crashed: {why} during {test}. The other tests still ran."
-STARTUP_TIMEOUT_MSG = "Timed out: importing your modules did not finish within {limit:g} s. Move top-level work (training, loops) into functions."
+STARTUP_TIMEOUT_MSG = (
+    "Timed out: importing your modules did not finish within {limit:g} s, so no test could run. "
+    "Move top-level work (training, loops) into functions."
+)
 OUTPUT_MSG = "Your code wrote more than the {limit} MiB allowed for output and files (in {test}). Print less."
 UNUSABLE_MSG = "The test could not use what your code returned ({kind}: {error}). Check the return values against the docstring."
 
@@ -176,6 +180,8 @@ def _classify_remote(exc: BaseException, test: str, settings: Settings) -> tuple
     """Map what the submission process reported (isolated grading) to an outcome."""
     if isinstance(exc, StartupTimedOut):
         return TIMED_OUT, STARTUP_TIMEOUT_MSG.format(limit=settings.per_test_s)
+    if isinstance(exc, StartupCrashed):
+        return CRASHED, f"Crashed: {exc}."
     if isinstance(exc, StudentCrashed):
         return CRASHED, CRASH_MSG.format(why=str(exc).rstrip("."), test=test)
     if isinstance(exc, StudentOutOfMemory):
@@ -385,10 +391,11 @@ def _remote_submission(request: pytest.FixtureRequest, settings: Settings, forbi
     )  # fmt: skip
     output = settings.work / "student-output.txt"
     remote = RemoteSubmission(request.config.stash[ZYGOTE], settings.submission, settings.modules, forbidden, confinement, output)
+    remote.start()
+    request.config.stash[EVENTS].write(event="record", key="isolation", value=remote.isolation)
     try:
         yield remote
     finally:
-        request.config.stash[EVENTS].write(event="record", key="isolation", value=remote.isolation)
         remote.close()
 
 

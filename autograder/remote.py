@@ -54,6 +54,10 @@ class StartupTimedOut(StudentCrashed):
     """Importing the student's modules did not finish within a test's time limit."""
 
 
+class StartupCrashed(StudentCrashed):
+    """The submission process died while importing the student's modules."""
+
+
 ERRORS = {"not_attempted": NotAttempted, "memory": StudentOutOfMemory, "output": StudentOutputLimit}
 
 
@@ -83,7 +87,7 @@ class Connection:
 
     def _start(self) -> None:
         if self.failed_start:
-            raise (StartupTimedOut if "did not finish" in self.failed_start else StudentCrashed)(self.failed_start)
+            raise (StartupTimedOut if "did not finish" in self.failed_start else StartupCrashed)(self.failed_start)
         mine, theirs = socket.socketpair()
         out_fd = os.open(self.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -95,11 +99,14 @@ class Connection:
         self.generation += 1
         try:
             hello = self._receive()
-        except BaseException as exc:
-            why = "did not finish importing" if not isinstance(exc, StudentCrashed) else "died while importing"
-            self.failed_start = f"The process running your code {why} your modules; no test can run."
+        except BaseException as exc:  # a timeout alarm or a death, while importing the student's modules
+            crashed = isinstance(exc, StudentCrashed)
+            self.failed_start = (
+                f"{str(exc).rstrip('.')} while importing your modules, so no test could run"
+                if crashed else "importing your modules did not finish"
+            )  # fmt: skip
             self.close()
-            raise
+            raise (StartupCrashed if crashed else StartupTimedOut)(self.failed_start) from exc
         self.facts = hello.get("hello", {}) if isinstance(hello, dict) else {}
 
     def _receive(self) -> Any:
@@ -134,6 +141,9 @@ class Connection:
         try:
             self.sock.sendall(wire._LEN.pack(len(payload)) + payload)
             reply = self._receive()
+        except wire.WireError as exc:
+            self.close()
+            raise StudentCrashed(f"The process running your code sent a malformed reply ({exc})") from None
         except BaseException:
             self.close()  # a timeout or crash mid-call leaves the protocol in an unknown state
             raise
@@ -286,6 +296,13 @@ class RemoteSubmission:
             raise AttributeError(f"no module `{name}` in this assignment; modules: {known}")
         return RemoteObject(self._conn, {"path": [name]}, name)
 
+    def start(self) -> None:
+        """Start the submission process now (a failure is kept and reported by the first test)."""
+        try:
+            self._conn.request({"op": "ping", "target": {}})
+        except BaseException:  # noqa: BLE001 - remembered in the connection; tests re-raise it
+            pass
+
     def define(self, obj: type | Any) -> RemoteObject:
         """Recreate a grader-side helper (a class or function, e.g. a fake model) in the submission's process.
 
@@ -295,7 +312,7 @@ class RemoteSubmission:
         import textwrap
 
         source = textwrap.dedent(inspect.getsource(obj))
-        reply = self._conn.request({"op": "define", "target": {"path": [self._modules[0]]}, "source": source, "name": obj.__name__})
+        reply = self._conn.request({"op": "define", "target": {}, "source": source, "name": obj.__name__})
         return RemoteObject(self._conn, {"handle": reply["ok"].id}, obj.__name__)
 
     @property

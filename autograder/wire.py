@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 MAX_DEPTH = 64
-MAX_MESSAGE_BYTES = 1 << 31
+MAX_HEADER_BYTES = 4 * 2**20  # JSON expands in memory (~25x); arrays travel outside it
 _LEN = struct.Struct("<Q")
 NUMERIC_KINDS = "biufc"
 
@@ -196,6 +196,8 @@ def decode(data: bytes) -> Any:
     view = memoryview(data)
     try:
         (n,) = _LEN.unpack_from(view, 0)
+        if n > MAX_HEADER_BYTES:
+            raise WireError(f"message header of {n} bytes; at most {MAX_HEADER_BYTES} are accepted")
         header = json.loads(bytes(view[_LEN.size : _LEN.size + n]))
         blobs = _read_blobs(view, _LEN.size + n)
         return _decode(header, blobs, 0)
