@@ -1,6 +1,6 @@
 """Serve the grader's calls into a submission's modules, from inside the confined child process.
 
-Run as `python -m autograder.child SETTINGS_JSON`. It imports the student's modules, then
+Forked by `autograder.zygote` and confined first. It imports the student's modules, then
 answers requests on an inherited socket: call a function, read or set an attribute, index
 an object. Plain values go back by value (`autograder.wire`), other objects as handles.
 Nothing the grader holds (tests, expected values, labels) is ever sent here.
@@ -9,10 +9,8 @@ Nothing the grader holds (tests, expected values, labels) is ever sent here.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import socket
-import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -200,14 +198,11 @@ def serve(settings: dict[str, Any]) -> None:
         try:
             reply = server.dispatch(wire.decode(raw))
             payload = wire.encode(reply, to_handle=server.handle_for)
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            payload = wire.encode(server.describe(exc))
+        except BaseException as exc:  # everything the student raises (KeyboardInterrupt too) is reported
+            try:
+                payload = wire.encode(server.describe(exc))
+            except BaseException:  # a student exception that breaks formatting itself
+                error = {"kind": "student", "type": "BaseException", "message": "", "trace": "Your code raised an exception that cannot be shown."}
+                payload = wire.encode({"error": error})
         _send(sock, payload)
 
-
-if __name__ == "__main__":
-    serve(json.loads(sys.argv[1]))
-    sys.stdout.flush()
-    os._exit(0)

@@ -136,7 +136,7 @@ def grade_batch(
     results: list[SubmissionResult] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = [pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate) for src, name in names.items()]
-        by_future = dict(zip(futures, names.values()))
+        by_future = dict(zip(futures, names.values(), strict=True))
         for future in as_completed(futures):
             try:
                 result = future.result()

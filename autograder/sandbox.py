@@ -129,6 +129,7 @@ def _cover_points(c: Confinement) -> list[str]:
 def _bind(libc: ctypes.CDLL, fd: int, path: str, read_only: bool) -> None:
     os.makedirs(path, mode=0o755, exist_ok=True)
     libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None)
+    os.close(fd)  # an open handle on the host's view would let the process walk out of this one
     if read_only:
         libc.mount(b"none", path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
 
