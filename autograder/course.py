@@ -59,7 +59,7 @@ def list_assignments(root: Path | None = None) -> list[str]:
 
 def find_assignment(name: str, root: Path | None = None) -> Assignment:
     """Return the assignment by id (or by a unique prefix such as `a1`)."""
-    root = root or course_root()
+    root = (root or course_root()).resolve()
     ids = list_assignments(root)
     matches = [i for i in ids if i == name] or [i for i in ids if i.startswith(name)]
     if len(matches) != 1:

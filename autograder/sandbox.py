@@ -355,18 +355,21 @@ _START_LOCK = threading.Lock()
 
 
 def _start(proc: multiprocessing.process.BaseProcess) -> None:
-    """Start a process; hide a `__main__` file that cannot be re-imported (`python -`, `python -c`)."""
+    """Start a referee without multiprocessing re-running `__main__` in it.
+
+    The referee needs nothing from the caller's main module (the `autograder` script, a
+    notebook, `python -`); re-importing it would cost the CLI's imports once per
+    submission, or fail where it has no file.
+    """
     main = sys.modules["__main__"]
-    path = getattr(main, "__file__", None)
     with _START_LOCK:
-        if path is not None and not os.path.isfile(path):
-            del main.__file__
-            try:
-                proc.start()
-            finally:
-                main.__file__ = path
-        else:
+        saved = {k: main.__dict__.pop(k) for k in ("__file__",) if k in main.__dict__}
+        spec, main.__spec__ = getattr(main, "__spec__", None), None
+        try:
             proc.start()
+        finally:
+            main.__dict__.update(saved)
+            main.__spec__ = spec
 
 
 def run_tests(
@@ -384,6 +387,8 @@ def run_tests(
     With `isolate`, the student's code runs in a separate confined process and the referee
     (tests, expected values, data) only exchanges plain values with it.
     """
+    work = work.resolve()
+    tests = [t.resolve() for t in tests]
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o700)
     events, config, ini = work / "events.jsonl", work / "settings.json", work / "pytest.ini"
