@@ -108,6 +108,9 @@ def _first_closed_ancestor(path: str) -> str | None:
 
 
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+# Top-level folders a Python process needs; every other one (homes, /work, /opt, /srv, /var,
+# other checkouts of the course...) is covered, and what the process needs from it bound back.
+SYSTEM_DIRS = {"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "proc", "dev", "sys", "tmp"}
 MS_REMOUNT = 0x20
 
 
@@ -117,7 +120,8 @@ def _under(path: str, folders: list[str]) -> bool:
 
 def _cover_points(c: Confinement) -> list[str]:
     """Return the folders to cover with an empty tmpfs, outermost first, none inside another."""
-    wanted = [*c.hide, *SCRATCH_DIRS]
+    others = [f"/{d}" for d in os.listdir("/") if d not in SYSTEM_DIRS and not os.path.islink(f"/{d}")]
+    wanted = [*c.hide, *SCRATCH_DIRS, *others]
     wanted += [a for a in map(_first_closed_ancestor, (*c.expose, c.submission)) if a]
     covered: list[str] = []
     for path in sorted({os.path.abspath(p) for p in wanted if os.path.isdir(p)}, key=len):
@@ -135,11 +139,11 @@ def _bind(libc: ctypes.CDLL, fd: int, path: str, read_only: bool) -> None:
 
 
 def _isolate_namespaces(c: Confinement) -> None:
-    """No network; a filesystem view with the course, data, results and other users' files blanked out.
+    """No network; a filesystem view that shows the system, Python and the submission, and nothing else.
 
-    Every folder in `hide`, every private folder (a home) on the way to an exposed path,
-    and the shared scratch folders (/tmp, /var/tmp, /dev/shm) are covered by an empty tmpfs
-    in this mount namespace only. The interpreter and its packages (`expose`) are bound back
+    Every top-level folder outside `SYSTEM_DIRS`, every folder in `hide`, and the shared
+    scratch folders (/tmp, /var/tmp, /dev/shm) are covered by an empty tmpfs in this mount
+    namespace only. The interpreter and its packages (`expose`) are bound back
     in read-only at the same paths, the submission folder read-only too; the scratch folders
     are private and small. Forbidden packages (`blocked`) are covered last, so they cannot be
     imported however the import is spelled.
@@ -155,7 +159,8 @@ def _isolate_namespaces(c: Confinement) -> None:
         libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode())
     for path in sorted(keep, key=len):
         _bind(libc, fds.pop(path), path, read_only=True)
-    for path in (*c.hide, *c.blocked):
+    top_files = [f"/{f}" for f in os.listdir("/") if f not in SYSTEM_DIRS and os.path.isfile(f"/{f}")]
+    for path in (*c.hide, *c.blocked, *top_files):
         if os.path.isfile(path):
             libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None)
         elif os.path.isdir(path) and _under(path, keep):
