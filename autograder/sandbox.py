@@ -160,11 +160,31 @@ def _isolate_namespaces(c: Confinement) -> None:
     for path in sorted(keep, key=len):
         _bind(libc, fds.pop(path), path, read_only=True)
     top_files = [f"/{f}" for f in os.listdir("/") if f not in SYSTEM_DIRS and os.path.isfile(f"/{f}")]
-    for path in (*c.hide, *c.blocked, *top_files):
+    for path in (*c.hide, *top_files):
         if os.path.isfile(path):
             libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None)
         elif os.path.isdir(path) and _under(path, keep):
             libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0")
+    for path in c.blocked:
+        _block_package(libc, path)
+
+
+BLOCKED_INIT = "raise ImportError({message!r}, name={name!r})\n"
+
+
+def _block_package(libc: ctypes.CDLL, path: str) -> None:
+    """Replace an installed package by one whose import fails with a message naming the rule."""
+    if os.path.isfile(path):
+        libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None)
+        return
+    if not os.path.isdir(path):
+        return
+    name = os.path.basename(path)
+    libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=4k,mode=0755")
+    message = f"`{name}` is not available: this assignment does not allow it."
+    with open(os.path.join(path, "__init__.py"), "w") as f:
+        f.write(BLOCKED_INIT.format(message=message, name=name))
+    libc.mount(b"none", path.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
 
 
 def confine(c: Confinement) -> None:
