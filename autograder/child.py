@@ -18,32 +18,8 @@ from typing import Any
 from autograder import wire
 from autograder.loader import BrokenModule, ModuleProxy, load_modules
 
-FRAME = wire._LEN
 MAX_MESSAGE = 2000
 MAX_FRAMES = 20
-
-
-def _send(sock: socket.socket, payload: bytes) -> None:
-    sock.sendall(FRAME.pack(len(payload)) + payload)
-
-
-def _recv(sock: socket.socket) -> bytes | None:
-    head = _recv_exact(sock, FRAME.size)
-    if head is None:
-        return None
-    (n,) = FRAME.unpack(head)
-    return _recv_exact(sock, n)
-
-
-def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
-    chunks, left = [], n
-    while left:
-        chunk = sock.recv(min(left, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
 
 
 class Server:
@@ -193,8 +169,8 @@ def serve(settings: dict[str, Any]) -> None:
     folder = Path(settings["submission"])
     modules = load_modules(folder, settings["modules"])._modules
     server = Server(folder, modules)
-    _send(sock, wire.encode({"hello": _isolation_facts()}))
-    while (raw := _recv(sock)) is not None:
+    wire.send_frame(sock, wire.encode({"hello": _isolation_facts()}))
+    while (raw := wire.recv_frame(sock)) is not None:
         try:
             reply = server.dispatch(wire.decode(raw))
             payload = wire.encode(reply, to_handle=server.handle_for)
@@ -204,5 +180,5 @@ def serve(settings: dict[str, Any]) -> None:
             except BaseException:  # a student exception that breaks formatting itself
                 error = {"kind": "student", "type": "BaseException", "message": "", "trace": "Your code raised an exception that cannot be shown."}
                 payload = wire.encode({"error": error})
-        _send(sock, payload)
+        wire.send_frame(sock, payload)
 

@@ -110,22 +110,15 @@ class Connection:
         self.facts = hello.get("hello", {}) if isinstance(hello, dict) else {}
 
     def _receive(self) -> Any:
+        """Return the next reply; a death or a malformed reply is the submission process's crash."""
         assert self.sock is not None
-        head = self._exact(wire._LEN.size)
-        (n,) = wire._LEN.unpack(head)
-        if n > MAX_REPLY_BYTES:
-            raise StudentCrashed(f"your code sent back {n} bytes; at most {MAX_REPLY_BYTES} are accepted")
-        return wire.decode(self._exact(n))
-
-    def _exact(self, n: int) -> bytes:
-        chunks, left = [], n
-        while left:
-            chunk = self.sock.recv(min(left, 1 << 20)) if self.sock else b""
-            if not chunk:
+        try:
+            raw = wire.recv_frame(self.sock, MAX_REPLY_BYTES)
+            if raw is None:
                 raise StudentCrashed(self._death())
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+            return wire.decode(raw)
+        except wire.WireError as exc:
+            raise StudentCrashed(f"The process running your code sent a malformed reply ({exc})") from None
 
     def _death(self) -> str:
         code = self.zygote.exit_code(self.pid) if self.pid else None
@@ -139,11 +132,8 @@ class Connection:
             self._start()
         payload = wire.encode(message)
         try:
-            self.sock.sendall(wire._LEN.pack(len(payload)) + payload)
+            wire.send_frame(self.sock, payload)
             reply = self._receive()
-        except wire.WireError as exc:
-            self.close()
-            raise StudentCrashed(f"The process running your code sent a malformed reply ({exc})") from None
         except BaseException:
             self.close()  # a timeout or crash mid-call leaves the protocol in an unknown state
             raise

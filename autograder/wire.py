@@ -185,6 +185,33 @@ def _decode_rng(name: str, state: Any) -> np.random.Generator:
     return np.random.Generator(bitgen)
 
 
+def send_frame(sock: Any, payload: bytes) -> None:
+    """Send one length-prefixed message on a stream socket."""
+    sock.sendall(_LEN.pack(len(payload)) + payload)
+
+
+def _recv_exact(sock: Any, n: int) -> bytes | None:
+    chunks, left = [], n
+    while left:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_frame(sock: Any, limit: int | None = None) -> bytes | None:
+    """Receive one length-prefixed message; None when the peer closed; `WireError` over `limit` bytes."""
+    head = _recv_exact(sock, _LEN.size)
+    if head is None:
+        return None
+    (n,) = _LEN.unpack(head)
+    if limit is not None and n > limit:
+        raise WireError(f"a message of {n} bytes; at most {limit} are accepted")
+    return _recv_exact(sock, n)
+
+
 def _hashable(key: Any) -> Any:
     if isinstance(key, list | dict | np.ndarray):
         raise WireError("a dict key must be hashable")
