@@ -21,7 +21,6 @@ from autograder.sandbox import Confinement, give_to, kill_submission_process, ki
 from autograder.zygote import Zygote
 
 MAX_REPLY_BYTES = 256 * 2**20
-STARTUP_LIMIT_S = 60.0
 
 
 class StudentError(Exception):
@@ -82,12 +81,12 @@ class Connection:
         self.pid: int | None = None
         self.sock: socket.socket | None = None
         self.facts: dict[str, Any] = {}
-        self.failed_start: str | None = None
+        self.failed_start: StudentCrashed | None = None  # kept: every later test reports the same
         self.generation = 0
 
     def _start(self) -> None:
-        if self.failed_start:
-            raise (StartupTimedOut if "did not finish" in self.failed_start else StartupCrashed)(self.failed_start)
+        if self.failed_start is not None:
+            raise type(self.failed_start)(str(self.failed_start))
         mine, theirs = socket.socketpair()
         out_fd = os.open(self.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -100,13 +99,12 @@ class Connection:
         try:
             hello = self._receive()
         except BaseException as exc:  # a timeout alarm or a death, while importing the student's modules
-            crashed = isinstance(exc, StudentCrashed)
-            self.failed_start = (
-                f"{str(exc).rstrip('.')} while importing your modules, so no test could run"
-                if crashed else "importing your modules did not finish"
-            )  # fmt: skip
+            if isinstance(exc, StudentCrashed):
+                self.failed_start = StartupCrashed(f"{str(exc).rstrip('.')} while importing your modules, so no test could run")
+            else:
+                self.failed_start = StartupTimedOut("importing your modules did not finish")
             self.close()
-            raise (StartupCrashed if crashed else StartupTimedOut)(self.failed_start) from exc
+            raise type(self.failed_start)(str(self.failed_start)) from exc
         self.facts = hello.get("hello", {}) if isinstance(hello, dict) else {}
 
     def _receive(self) -> Any:
