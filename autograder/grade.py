@@ -99,8 +99,7 @@ def hidden_paths(assignment: Assignment, out_dir: Path) -> tuple[Path, ...]:
     """Return the folders a submission's process must not see: the course (its tests, solutions, history), data, results."""
     from autograder.data import data_root
 
-    root = assignment.root
-    return (root, root / "assignments", root / "solutions", data_root(), out_dir.resolve())
+    return (assignment.root, data_root(), out_dir.resolve())
 
 
 def _write(result: SubmissionResult, out_dir: Path) -> SubmissionResult:
@@ -135,14 +134,13 @@ def grade_batch(
     prepare_data(assignment)
     results: list[SubmissionResult] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate) for src, name in names.items()]
-        by_future = dict(zip(futures, names.values(), strict=True))
+        futures = {pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate): name for src, name in names.items()}
         for future in as_completed(futures):
             try:
                 result = future.result()
             except Exception as exc:  # noqa: BLE001 - our failure on one submission must not stop the batch
                 message = f"Internal grading error ({type(exc).__name__}: {exc}); this is not your fault."
-                result = _write(error_result(assignment.spec, by_future[future], message, status="grader error"), out_dir)
+                result = _write(error_result(assignment.spec, futures[future], message, status="grader error"), out_dir)
             results.append(result)
             if on_done:
                 on_done(result)

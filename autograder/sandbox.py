@@ -1,9 +1,10 @@
 """Confine untrusted submission code, and run an assignment's tests in a grading process.
 
 Two processes grade a submission. The *referee* (pytest, the tests, the reference and the
-grader's data) is forked from a warm server. The referee starts the *submission process*,
-a fresh interpreter that imports only the student's modules, confined here: its own
-session, no network, hidden course folders, an unprivileged user, and resource limits.
+grader's data) is forked from a warm server. The referee has the *submission process*
+forked from its zygote (`autograder.zygote`); it imports only the student's modules and is
+confined here: its own session, no network, a filesystem view without the course, an
+unprivileged user, and resource limits.
 """
 
 from __future__ import annotations
@@ -95,18 +96,6 @@ def die_with_parent() -> None:
         pass
 
 
-def _first_closed_ancestor(path: str) -> str | None:
-    """Return the outermost folder above `path` that other users may not enter, if any."""
-    import stat
-
-    parts = os.path.abspath(path).split(os.sep)
-    for i in range(2, len(parts) + 1):
-        folder = os.sep.join(parts[:i])
-        if not os.stat(folder).st_mode & stat.S_IXOTH:
-            return folder
-    return None
-
-
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 # Top-level folders a Python process needs; every other one (homes, /work, /opt, /srv, /var,
 # other checkouts of the course...) is covered, and what the process needs from it bound back.
@@ -118,11 +107,18 @@ def _under(path: str, folders: list[str]) -> bool:
     return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
 
 
-def _cover_points(c: Confinement) -> list[str]:
-    """Return the folders to cover with an empty tmpfs, outermost first, none inside another."""
-    others = [f"/{d}" for d in os.listdir("/") if d not in SYSTEM_DIRS and not os.path.islink(f"/{d}")]
-    wanted = [*c.hide, *SCRATCH_DIRS, *others]
-    wanted += [a for a in map(_first_closed_ancestor, (*c.expose, c.submission)) if a]
+def _outside_system() -> list[str]:
+    """Return the top-level entries other than the system folders (homes, /work, /opt, stray files)."""
+    return [f"/{d}" for d in os.listdir("/") if d not in SYSTEM_DIRS and not os.path.islink(f"/{d}")]
+
+
+def _cover_points(c: Confinement, outside: list[str]) -> list[str]:
+    """Return the folders to cover with an empty tmpfs, outermost first, none inside another.
+
+    Private folders on the way to an exposed path (a home holding the interpreter) are
+    among them, being outside the system folders.
+    """
+    wanted = [*c.hide, *SCRATCH_DIRS, *outside]
     covered: list[str] = []
     for path in sorted({os.path.abspath(p) for p in wanted if os.path.isdir(p)}, key=len):
         if not _under(path, covered):
@@ -143,7 +139,7 @@ def _isolate_namespaces(c: Confinement) -> None:
 
     Every top-level folder outside `SYSTEM_DIRS`, every folder in `hide`, and the shared
     scratch folders (/tmp, /var/tmp, /dev/shm) are covered by an empty tmpfs in this mount
-    namespace only. The interpreter and its packages (`expose`) are bound back
+    namespace only; top-level files outside them read as empty. The interpreter and its packages (`expose`) are bound back
     in read-only at the same paths, the submission folder read-only too; the scratch folders
     are private and small. Forbidden packages (`blocked`) are covered last, so they cannot be
     imported however the import is spelled.
@@ -154,13 +150,13 @@ def _isolate_namespaces(c: Confinement) -> None:
     libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
     keep = [p for p in (*c.expose, c.submission) if os.path.isdir(p)]
     fds = {p: os.open(p, os.O_PATH) for p in keep}
-    for folder in _cover_points(c):
+    outside = _outside_system()
+    for folder in _cover_points(c, outside):
         options = f"size={c.scratch_mb}m,mode=1777" if folder in SCRATCH_DIRS else "size=64k,mode=0755"
         libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode())
     for path in sorted(keep, key=len):
         _bind(libc, fds.pop(path), path, read_only=True)
-    top_files = [f"/{f}" for f in os.listdir("/") if f not in SYSTEM_DIRS and os.path.isfile(f"/{f}")]
-    for path in (*c.hide, *top_files):
+    for path in (*c.hide, *outside):
         if os.path.isfile(path):
             libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None)
         elif os.path.isdir(path) and _under(path, keep):
