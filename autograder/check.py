@@ -6,10 +6,10 @@ import tempfile
 from pathlib import Path
 
 from autograder.course import find_assignment
+from autograder.intake.staging import stage
 from autograder.results import SubmissionResult, build_result
-from autograder.sandbox import run_tests
+from autograder.runners.local import run_tests
 from autograder.spec import SPEC_FILENAME, AssignmentSpec, SpecError, load_spec
-from autograder.submission import stage
 
 
 def _locate(assignment_id: str | None, folder: Path) -> tuple[AssignmentSpec, Path]:

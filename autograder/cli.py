@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from autograder.intake.staging import SubmissionError
 from autograder.results import SubmissionResult
 from autograder.spec import SpecError
-from autograder.submission import SubmissionError
 
 app = typer.Typer(
     help="Grade deep-learning assignments: students check, TAs grade, instructors validate and release.",

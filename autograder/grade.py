@@ -12,9 +12,9 @@ from pathlib import Path
 
 from autograder.course import Assignment
 from autograder.exporters.gradebook import write_gradebook
+from autograder.intake.staging import StagedSubmission, SubmissionError, stage, submission_name
 from autograder.results import SubmissionResult, build_result, error_result, read_result, write_result
-from autograder.sandbox import run_tests
-from autograder.submission import StagedSubmission, SubmissionError, stage, submission_name
+from autograder.runners.local import run_tests
 
 GRADEBOOK = "grades.csv"
 SUBMISSION_SUFFIXES = {".zip", ".py", ".ipynb"}

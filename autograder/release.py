@@ -20,7 +20,7 @@ if importlib.util.find_spec("autograder") is None:  # checked without importing,
         "(or the wheel your course provides), then run `pytest` again."
     )
 
-pytest_plugins = ["autograder.plugin"]
+pytest_plugins = ["autograder.referee.plugin"]
 '''
 
 PYTEST_INI = "[pytest]\ntestpaths = tests/public\naddopts = --strict-markers --import-mode=importlib\n"

@@ -3,7 +3,7 @@
 import pytest
 
 from autograder.grade import grade_one
-from autograder.plugin import NOT_ATTEMPTED_MSG, TIMEOUT_MSG
+from autograder.outcomes import NOT_ATTEMPTED_MSG, TIMEOUT_MSG
 
 CORRECT_MUL = "def mul(a, b):\n    return a * b\n"
 
@@ -86,9 +86,9 @@ def test_segfault_is_crashed(trivial, make_submission, tmp_path):
 
 
 def test_without_isolation_a_crash_ends_the_run_and_keeps_earlier_results(trivial, make_submission, tmp_path):
+    from autograder.intake.staging import stage
     from autograder.results import build_result
-    from autograder.sandbox import run_tests
-    from autograder.submission import stage
+    from autograder.runners.local import run_tests
 
     folder = make_submission("import os\ndef add(a, b):\n    return a + b\ndef mul(a, b):\n    os._exit(0)\n")
     staged = stage(folder, trivial.spec, tmp_path / "staged")
@@ -116,9 +116,9 @@ def test_memory_bomb_is_reported_as_out_of_memory(trivial, make_submission, tmp_
 
 def test_whole_run_over_its_wall_limit_is_timed_out(trivial, make_submission, tmp_path):
     folder = make_submission("import time\ndef add(a, b):\n    return a + b\ndef mul(a, b):\n    return a * b\n")
+    from autograder.intake.staging import stage
     from autograder.results import build_result
-    from autograder.sandbox import run_tests
-    from autograder.submission import stage
+    from autograder.runners.local import run_tests
 
     staged = stage(folder, trivial.spec, tmp_path / "staged")
     slow = tmp_path / "slow_tests" / "tests" / "public"
@@ -132,9 +132,9 @@ def test_whole_run_over_its_wall_limit_is_timed_out(trivial, make_submission, tm
 
 def test_grader_bug_is_an_internal_error_not_the_students_fault(trivial, make_submission, tmp_path):
     folder = make_submission("def add(a, b):\n    return a + b\ndef mul(a, b):\n    return a * b\n")
+    from autograder.intake.staging import stage
     from autograder.results import build_result
-    from autograder.sandbox import run_tests
-    from autograder.submission import stage
+    from autograder.runners.local import run_tests
 
     staged = stage(folder, trivial.spec, tmp_path / "staged")
     buggy = tmp_path / "buggy" / "tests" / "public"

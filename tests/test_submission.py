@@ -3,7 +3,7 @@ import zipfile
 import nbformat
 import pytest
 
-from autograder.submission import SubmissionError, stage, submission_name
+from autograder.intake.staging import SubmissionError, stage, submission_name
 
 ADD = "def add(a, b):\n    return a + b\n"
 MUL = "def mul(a, b):\n    return a * b\n"

@@ -212,7 +212,7 @@ def _hostile_probe():
     here = os.path.dirname(os.path.abspath(__file__))
     targets = ["/work/main/solutions/a1_mlp_numpy/layers.py", "/work/main/solutions/a1_mlp_numpy",
                "/work/main/assignments/a1_mlp_numpy/tests/hidden/test_accuracy.py", "/work/main/assignments/a1_mlp_numpy/assignment.yaml",
-               "/work/main/assignments", "/work/main/README.md", "/work/main/autograder/plugin.py",
+               "/work/main/assignments", "/work/main/README.md", "/work/main/autograder/referee/plugin.py",
                "/tmp/hostile-results", "/tmp/hostile-results/grades.csv", "/root/.cache/autograder/data"]
     targets += glob.glob("/tmp/hostile-results/*.json") + glob.glob("/tmp/pytest-of-*/pytest-*/*/*.json")
     targets += [p for p in glob.glob("/tmp/*") if not here.startswith(p)]   # everything in /tmp but our own work folder

@@ -1,8 +1,8 @@
 """Serve the grader's calls into a submission's modules, from inside the confined child process.
 
-Forked by `autograder.zygote` and confined first. It imports the student's modules, then
+Forked by `autograder.isolation.zygote` and confined first. It imports the student's modules, then
 answers requests on an inherited socket: call a function, read or set an attribute, index
-an object. Plain values go back by value (`autograder.wire`), other objects as handles.
+an object. Plain values go back by value (`autograder.isolation.wire`), other objects as handles.
 Nothing the grader holds (tests, expected values, labels) is ever sent here.
 """
 
@@ -15,8 +15,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from autograder import wire
-from autograder.loader import BrokenModule, ModuleProxy, load_modules
+from autograder.isolation import wire
+from autograder.isolation.loader import BrokenModule, ModuleProxy, load_modules
 
 MAX_MESSAGE = 2000
 MAX_FRAMES = 20

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from autograder import wire
-from autograder.loader import MissingDefinition, SubmissionImportError
-from autograder.sandbox import Confinement, give_to, kill_submission_process, kill_uid
-from autograder.zygote import Zygote
+from autograder.isolation import wire
+from autograder.isolation.confine import Confinement, give_to, kill_submission_process, kill_uid
+from autograder.isolation.loader import MissingDefinition, SubmissionImportError
+from autograder.isolation.zygote import Zygote
 
 MAX_REPLY_BYTES = 256 * 2**20
 

@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 import time
-import traceback
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,49 +19,14 @@ from typing import Any
 import pytest
 
 from autograder.checks import find_forbidden_imports, install_import_blocker
-from autograder.loader import BrokenModule, MissingDefinition, ModuleSet, SubmissionImportError, SubmissionRejected, load_modules
-from autograder.remote import (
-    NotAttempted,
-    RemoteSubmission,
-    StartupCrashed,
-    StartupTimedOut,
-    StudentCrashed,
-    StudentError,
-    StudentOutOfMemory,
-    StudentOutputLimit,
-)
-from autograder.sandbox import OUTPUT_LIMIT_BYTES, Confinement, interpreter_paths, package_dirs, student_uid
-from autograder.zygote import Zygote
-
-# Outcomes, kept apart (DESIGN.md, "Grading outcomes").
-PASSED = "passed"
-FAILED = "failed"
-ERRORED = "errored"
-NOT_ATTEMPTED = "not attempted"
-TIMED_OUT = "timed out"
-CRASHED = "crashed"
-GRADER_ERROR = "grader error"
-OUTCOMES = (PASSED, FAILED, ERRORED, NOT_ATTEMPTED, TIMED_OUT, CRASHED, GRADER_ERROR)
-
-NOT_ATTEMPTED_MSG = "Not attempted: `{name}` still raises NotImplementedError. Fill in the marked region."
-TIMEOUT_MSG = "Timed out: {test} took longer than its {limit:g} s limit. Look for an endless loop or slow Python loops."
-OOM_MSG = "Out of memory: {test} exceeded the {limit} MiB memory limit. Avoid building huge arrays."
-GRADER_ERROR_MSG = "Internal grading error in {test}; this is not your fault. Your instructor has been notified in the log."
-CRASH_MSG = "Crashed: {why} during {test}. The other tests still ran."
-STARTUP_TIMEOUT_MSG = (
-    "Timed out: importing your modules did not finish within {limit:g} s, so no test could run. "
-    "Move top-level work (training, loops) into functions."
-)
-OUTPUT_MSG = "Your code wrote more than the {limit} MiB allowed for output and files (in {test}). Print less."
-UNUSABLE_MSG = "The test could not use what your code returned ({kind}: {error}). Check the return values against the docstring."
+from autograder.isolation.confine import Confinement, interpreter_paths, package_dirs, student_uid
+from autograder.isolation.loader import BrokenModule, ModuleSet, SubmissionRejected, load_modules
+from autograder.isolation.zygote import Zygote
+from autograder.outcomes import FAILED, GRADER_ERROR, PASSED
+from autograder.referee.classify import TestTimeout, classify
+from autograder.referee.proxies import RemoteSubmission
 
 CONFIG_OPTION = "--ag-config"
-
-
-class TestTimeout(BaseException):
-    """Raised by the per-test alarm; a BaseException so `except Exception` in student code cannot swallow it."""
-
-    __test__ = False
 
 
 class Settings:
@@ -127,101 +91,6 @@ class EventLog:
         if self._file is not None:
             self._file.write(json.dumps(event, default=str) + "\n")
             self._file.flush()
-
-
-# ---------------------------------------------------------------- classification
-
-
-def _student_frames(tb: Any, roots: list[str]) -> list[traceback.FrameSummary]:
-    frames = traceback.extract_tb(tb)
-    return [f for f in frames if any(f.filename.startswith(r) for r in roots)]
-
-
-def _trimmed(exc: BaseException, roots: list[str]) -> str:
-    """Format an exception with only the frames from the student's own files, paths made relative."""
-    header = ""
-    if isinstance(exc, SubmissionImportError):
-        header = f"{exc}:\n"
-        exc = exc.__cause__ or exc
-    if isinstance(exc, SyntaxError):
-        body = "".join(traceback.format_exception_only(type(exc), exc))
-    else:
-        frames = _student_frames(exc.__traceback__, roots)
-        body = "".join(traceback.format_exception_only(type(exc), exc))
-        if frames:
-            body = "Traceback (your code only):\n" + "".join(traceback.format_list(frames)) + body
-    text = header + body.rstrip()
-    for root in roots:
-        text = text.replace(root, "")
-    return text
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    while isinstance(exc, SubmissionImportError) and exc.__cause__ is not None:
-        exc = exc.__cause__
-    return exc
-
-
-def _is_not_attempted(exc: BaseException, roots: list[str]) -> bool:
-    exc = _root_cause(exc)
-    return isinstance(exc, NotImplementedError) and bool(_student_frames(exc.__traceback__, roots))
-
-
-def _assertion_message(exc: AssertionError) -> str:
-    """Return the test's own message, without pytest's `+ where ...` introspection of grader objects."""
-    lines = str(exc).splitlines()
-    cut = next((i for i, line in enumerate(lines) if line.startswith("assert ")), None)
-    if cut is None:
-        return str(exc) or "A check failed."
-    return "\n".join(lines[:cut]).rstrip() if cut > 0 else lines[0]
-
-
-def _classify_remote(exc: BaseException, test: str, settings: Settings) -> tuple[str, str] | None:
-    """Map what the submission process reported (isolated grading) to an outcome."""
-    if isinstance(exc, StartupTimedOut):
-        return TIMED_OUT, STARTUP_TIMEOUT_MSG.format(limit=settings.per_test_s)
-    if isinstance(exc, StartupCrashed):
-        return CRASHED, f"Crashed: {exc}."
-    if isinstance(exc, StudentCrashed):
-        return CRASHED, CRASH_MSG.format(why=str(exc).rstrip("."), test=test)
-    if isinstance(exc, StudentOutOfMemory):
-        return CRASHED, OOM_MSG.format(test=test, limit=settings.memory_mb or "available")
-    if isinstance(exc, NotAttempted):
-        return NOT_ATTEMPTED, NOT_ATTEMPTED_MSG.format(name=exc.message or "this function")
-    if isinstance(exc, StudentOutputLimit):
-        return ERRORED, OUTPUT_MSG.format(limit=OUTPUT_LIMIT_BYTES // 2**20, test=test)
-    if isinstance(exc, StudentError):
-        return ERRORED, exc.trace
-    if isinstance(exc, SubmissionImportError) and exc.__cause__ is None:
-        return ERRORED, str(exc)
-    return None
-
-
-def _classify(exc: BaseException, when: str, test: str, settings: Settings, roots: list[str], test_files: str) -> tuple[str, str]:
-    """Map an exception raised while running a test to (outcome, message)."""
-    if isinstance(exc, TestTimeout):
-        return TIMED_OUT, TIMEOUT_MSG.format(test=test, limit=settings.per_test_s)
-    remote = _classify_remote(exc, test, settings)
-    if remote is not None:
-        return remote
-    if isinstance(exc, MemoryError):
-        return CRASHED, OOM_MSG.format(test=test, limit=settings.memory_mb or "available")
-    if _is_not_attempted(exc, roots):
-        name = str(_root_cause(exc)) or "this function"
-        return NOT_ATTEMPTED, NOT_ATTEMPTED_MSG.format(name=name)
-    if isinstance(exc, SubmissionImportError):
-        return ERRORED, _trimmed(exc, roots)
-    if isinstance(exc, MissingDefinition | SubmissionRejected):
-        return FAILED, str(exc)
-    if _student_frames(exc.__traceback__, roots):
-        return ERRORED, _trimmed(exc, roots)
-    if isinstance(exc, AssertionError) and when == "call":
-        return FAILED, _assertion_message(exc)
-    frames = traceback.extract_tb(exc.__traceback__)
-    raised_in_test = bool(frames) and frames[-1].filename.startswith(test_files)
-    if when == "call" and raised_in_test and isinstance(exc, TypeError | ValueError | IndexError | KeyError | AttributeError):
-        return FAILED, UNUSABLE_MSG.format(kind=type(exc).__name__, error=exc)
-    return GRADER_ERROR, GRADER_ERROR_MSG.format(test=test)
 
 
 # ---------------------------------------------------------------- hooks
@@ -342,7 +211,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     settings = item.config.stash[SETTINGS]
     exc = call.excinfo.value
-    verdict, message = _classify(
+    verdict, message = classify(
         exc, call.when, _test_id(item), settings, item.config.stash[ROOTS], item.config.stash.get(TESTS_ROOT, "\0")
     )
     item.stash[RESULT].update(outcome=verdict, message=message)

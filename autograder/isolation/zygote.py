@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from autograder.sandbox import Confinement, confine, die_with_parent
+from autograder.isolation.confine import Confinement, confine, die_with_parent
 
 MAX_MESSAGE = 1 << 20
 
@@ -43,7 +43,7 @@ def _close_other_fds(keep: set[int]) -> None:
 
 def _become_submission(settings: dict[str, Any], confinement: Confinement, sock_fd: int, out_fd: int) -> None:
     """In the forked child: own session, output redirected, confined, then serve the referee."""
-    from autograder import child
+    from autograder.isolation import server as child
 
     os.setsid()
     os.dup2(out_fd, 1)

@@ -1,61 +1,19 @@
-"""Confine untrusted submission code, and run an assignment's tests in a grading process.
+"""Confine the submission process: namespaces, a filesystem view without the course, a uid, limits.
 
-Two processes grade a submission. The *referee* (pytest, the tests, the reference and the
-grader's data) is forked from a warm server. The referee has the *submission process*
-forked from its zygote (`autograder.zygote`); it imports only the student's modules and is
-confined here: its own session, no network, a filesystem view without the course, an
-unprivileged user, and resource limits.
+The referee has the submission process forked from its zygote (`autograder.isolation.zygote`);
+`confine` runs in it before any student code: its own session, no network, a filesystem view
+without the course, an unprivileged user, and resource limits.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
-import multiprocessing
 import os
 import signal
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # the grading process must not pay for pydantic
-    from autograder.spec import AssignmentSpec
-
-TAIL_BYTES = 20_000
-MAX_OUTPUT_BYTES = 64 * 2**20
-# Built-in pytest plugins a grading run does not use; `unraisableexception` alone costs
-# several full garbage collections per run.
-UNUSED_PYTEST_PLUGINS = (
-    "cacheprovider", "junitxml", "doctest", "pastebin", "unraisableexception", "threadexception",
-    "legacypath", "stepwise", "lsp", "nose",
-)  # fmt: skip
-ONE_THREAD = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-}
-
-
-@dataclass
-class ChildRun:
-    """What a grading child left behind: its events, exit status and output tails."""
-
-    events: list[dict[str, Any]]
-    returncode: int | None
-    wall_s: float
-    killed_for_time: bool
-    stdout_tail: str = ""
-    stderr_tail: str = ""
-    limits: dict[str, Any] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        return f"ChildRun(events={len(self.events)}, returncode={self.returncode}, wall_s={self.wall_s:.2f}, killed_for_time={self.killed_for_time})"
-
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
@@ -288,169 +246,3 @@ def kill_uid(uid: int) -> None:
         time.sleep(0.02)
 
 
-def _limit_child(memory_mb: int) -> None:
-    """Apply resource limits to the current (freshly forked) child."""
-    import resource
-
-    if memory_mb:
-        limit = memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES))
-
-
-def _tail(path: Path) -> str:
-    if not path.exists():
-        return ""
-    with open(path, "rb") as f:
-        f.seek(max(0, path.stat().st_size - TAIL_BYTES))
-        return f.read().decode("utf-8", errors="replace")
-
-
-def _read_events(path: Path) -> list[dict[str, Any]]:
-    events = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a line cut short by a kill: everything before it stands
-    return events
-
-
-def _pytest_args(tests: list[Path], confcutdir: Path, config: Path, ini: Path) -> list[str]:
-    return [
-        *map(str, tests), "-p", "autograder.plugin", "--ag-config", str(config),
-        "-c", str(ini), "--rootdir", str(confcutdir), "--confcutdir", str(confcutdir),
-        "--import-mode=importlib", "--strict-markers", "-q", "-rN", "--no-header",
-        *[arg for name in UNUSED_PYTEST_PLUGINS for arg in ("-p", f"no:{name}")],
-    ]  # fmt: skip
-
-
-def _child_main(args: list[str], cwd: str, out: str, err: str, memory_mb: int) -> None:
-    """Body of a referee forked from the warm server: new session, limits, pytest.
-
-    Its working folder is the grader's own, and neither it nor the submission is on
-    `sys.path`: a student's `json.py` or `conftest.py` must never be imported here.
-    """
-    os.setsid()  # own process group, so a timeout kills grandchildren too
-    die_with_parent()
-    _limit_child(memory_mb)
-    for fd, path in ((1, out), (2, err)):
-        with open(path, "wb") as f:
-            os.dup2(f.fileno(), fd)
-    os.chdir(cwd)
-    sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.abspath(p) != os.path.abspath(cwd)]
-    import pytest
-
-    code = pytest.main(args)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(int(code))
-
-
-_CONTEXT: multiprocessing.context.BaseContext | None = None
-
-
-def _context(framework: str) -> multiprocessing.context.BaseContext:
-    """Return a fork-server context whose server has pytest, numpy (and torch) imported once.
-
-    Each submission then starts as a fork of that warm process: a fresh address space
-    without paying the imports again (about 0.3 s for pytest and numpy, 1.3 s for torch).
-    """
-    global _CONTEXT
-    if _CONTEXT is None:
-        os.environ.update(ONE_THREAD, PYTHONHASHSEED="0", MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
-        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party pytest plugins in grading
-        from _pytest.config import default_plugins
-
-        ctx = multiprocessing.get_context("forkserver")
-        builtin = [f"_pytest.{p}" for p in default_plugins if p not in UNUSED_PYTEST_PLUGINS]
-        preload = ["pytest", *builtin, "numpy", "autograder.plugin", "autograder.checks"]
-        ctx.set_forkserver_preload(preload + (["torch"] if framework == "torch" else []))
-        _CONTEXT = ctx
-    return _CONTEXT
-
-
-_START_LOCK = threading.Lock()
-
-
-def _start(proc: multiprocessing.process.BaseProcess) -> None:
-    """Start a referee without multiprocessing re-running `__main__` in it.
-
-    The referee needs nothing from the caller's main module (the `autograder` script, a
-    notebook, `python -`); re-importing it would cost the CLI's imports once per
-    submission, or fail where it has no file.
-    """
-    main = sys.modules["__main__"]
-    with _START_LOCK:
-        saved = {k: main.__dict__.pop(k) for k in ("__file__",) if k in main.__dict__}
-        spec, main.__spec__ = getattr(main, "__spec__", None), None
-        try:
-            proc.start()
-        finally:
-            main.__dict__.update(saved)
-            main.__spec__ = spec
-
-
-def run_tests(
-    spec: AssignmentSpec,
-    tests: list[Path],
-    submission: Path,
-    work: Path,
-    reference: Path | None = None,
-    per_submission_s: float | None = None,
-    isolate: bool = True,
-    hide: tuple[Path, ...] = (),
-) -> ChildRun:
-    """Run `tests` in a referee process against the staged `submission`; return its events and status.
-
-    With `isolate`, the student's code runs in a separate confined process and the referee
-    (tests, expected values, data) only exchanges plain values with it.
-    """
-    work = work.resolve()
-    tests = [t.resolve() for t in tests]
-    work.mkdir(parents=True, exist_ok=True)
-    os.chmod(work, 0o700)
-    events, config, ini = work / "events.jsonl", work / "settings.json", work / "pytest.ini"
-    settings = {
-        "spec": spec.model_dump(mode="json"),
-        "submission": str(submission.resolve()),
-        "reference": str(reference.resolve()) if reference else None,
-        "events": str(events),
-        "per_test_s": spec.limits.per_test_s,
-        "isolate": isolate,
-        "hide": [str(p) for p in hide],
-        "work": str(work),
-    }
-    config.write_text(json.dumps(settings), encoding="utf-8")
-    ini.write_text("[pytest]\n", encoding="utf-8")
-    confcutdir = tests[0]
-    while confcutdir.name in {"tests", "public", "hidden"}:
-        confcutdir = confcutdir.parent
-    deadline = per_submission_s or spec.limits.per_submission_s
-    args = _pytest_args(tests, confcutdir, config, ini)
-    out, err = work / "stdout.txt", work / "stderr.txt"
-    start = time.perf_counter()
-    referee_memory = 0 if isolate else spec.limits.memory_mb
-    proc = _context(spec.framework).Process(target=_child_main, args=(args, str(work), str(out), str(err), referee_memory))
-    _start(proc)
-    proc.join(timeout=deadline)
-    killed = proc.exitcode is None
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: no stray grandchildren
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.join()
-    uid = student_uid(proc.pid)
-    if uid is not None:
-        kill_uid(uid)  # whatever the submission started, even outside its process group
-    return ChildRun(
-        events=_read_events(events),
-        returncode=None if killed else proc.exitcode,
-        wall_s=time.perf_counter() - start,
-        killed_for_time=killed,
-        stdout_tail=_tail(out),
-        stderr_tail=_tail(err),
-        limits={"per_submission_s": deadline, "memory_mb": spec.limits.memory_mb},
-    )

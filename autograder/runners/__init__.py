@@ -1,0 +1,1 @@
+"""Runners: where a referee runs (this machine today)."""
