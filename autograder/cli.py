@@ -112,11 +112,15 @@ def grade(
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-j", help="Submissions graded in parallel, one thread each (default: one per core)."),
     each: bool = typer.Option(False, "--each", help="Treat each entry inside the given folder(s) as one submission."),
     force: bool = typer.Option(False, "--force", help="Regrade submissions that already have a result for this version."),
+    unconfined: bool = typer.Option(
+        False, "--unconfined", help="Grade even where submissions can only be given resource limits (not root): no separate user, no namespaces."
+    ),
 ) -> None:
     """Grade submissions with the hidden and public tests; write OUT/<name>.json and OUT/grades.csv."""
     from autograder.course import find_assignment
     from autograder.grade import expand_sources, grade_batch
 
+    _check_isolation(unconfined)
     try:
         a = find_assignment(assignment)
         a.spec  # noqa: B018
@@ -135,6 +139,22 @@ def grade(
         table.add_row(r.submission, f"{r.score:g}/{r.max_score:g}", r.status, r.output[:80])
     console.print(table)
     console.print(f"results in {out}/, gradebook {out / 'grades.csv'}")
+
+
+def _check_isolation(unconfined: bool) -> None:
+    """Say which isolation level submissions get here; refuse `none` unless told `--unconfined`."""
+    from autograder.isolation.confine import NONE
+    from autograder.runners.local import isolation_level
+
+    level, why = isolation_level()
+    if level == NONE and not unconfined:
+        raise _fail(
+            f"submissions cannot be confined here ({why}): a submission could read the hidden tests, the "
+            "reference and other students' work. Grade as root (or in the grading container), or pass "
+            "--unconfined to grade with resource limits only."
+        )
+    if level != "full":
+        err.print(f"[yellow]isolation level `{level}`: {why}[/yellow]", highlight=False)
 
 
 @app.command()

@@ -49,7 +49,15 @@ class Limits(BaseModel):
     per_submission_s: float = Field(
         default=600.0, gt=0, description="Wall-clock seconds the whole grading run of one submission may take."
     )
-    memory_mb: int = Field(default=4096, gt=0, description="Address-space limit of the grading child, in MiB.")
+    memory_mb: int = Field(
+        default=4096, gt=0,
+        description="Memory of the submission process, in MiB: its data (rlimit) and, where control groups exist, every page it touches, shared memory included.",
+    )
+    referee_memory_mb: int = Field(
+        default=2048, gt=0,
+        description="Data memory of the referee (tests, reference, data), in MiB; a submission's replies cannot take it past this.",
+    )
+    max_processes: int = Field(default=64, gt=0, description="Processes and threads the submission may run at once.")
 
 
 class AssignmentSpec(BaseModel):

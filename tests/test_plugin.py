@@ -96,9 +96,27 @@ def test_without_isolation_a_crash_ends_the_run_and_keeps_earlier_results(trivia
     result = build_result(trivial.spec, "s", staged.sha256, run, {})
     tests = {t.name.split("::")[-1]: t for t in result.tests}
     assert result.status == "crashed"
+    assert tests["test_add_small"].outcome == "passed"  # public tests run first
     assert tests["test_add_matches_reference"].outcome == "passed"
     assert tests["test_mul"].outcome == "crashed" and "ended unexpectedly (exit code 0)" in tests["test_mul"].output
-    assert tests["test_add_small"].outcome == "crashed" and "Not run" in tests["test_add_small"].output
+
+
+def test_public_tests_run_first_and_hidden_ones_in_a_fresh_submission_process(trivial, make_submission, tmp_path):
+    source = """
+        import os
+        SEEN = []
+        def add(a, b):
+            SEEN.append((a, b))
+            if len(SEEN) > 1:
+                raise RuntimeError(f"pid {os.getpid()} saw {SEEN}")
+            return a + b
+        def mul(a, b):
+            return a * b
+    """
+    _, tests = _grade(trivial, make_submission(source), tmp_path)
+    assert tests["test_add_small"].outcome == "passed"
+    # the hidden test's process is a new one: it has seen nothing the public test sent
+    assert tests["test_add_matches_reference"].outcome == "passed", tests["test_add_matches_reference"].output
 
 
 def test_sys_exit_at_import_is_errored(trivial, make_submission, tmp_path):

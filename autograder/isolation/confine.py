@@ -1,25 +1,49 @@
 """Confine the submission process: namespaces, a filesystem view without the course, a uid, limits.
 
 The referee has the submission process forked from its zygote (`autograder.isolation.zygote`);
-`confine` runs in it before any student code: its own session, no network, a filesystem view
-without the course, an unprivileged user, and resource limits.
+`enter` runs in it before any student code. What it can do depends on the isolation level,
+detected once by the grader (`detect_level`) and never taken from the submission process:
+
+- `full` (root with CAP_SYS_ADMIN): new mount, network, PID, IPC and UTS namespaces; an empty
+  view of the file system with the system folders, Python and the submission bound back in;
+  a fresh /proc that shows only the submission's processes; an unused uid; a control group
+  for memory (shared memory included), CPU share and processes; rlimits.
+- `container` (root without CAP_SYS_ADMIN: Docker, podman, Gradescope): an unused uid; the
+  course, data and results unreadable to it by ownership and mode (`protect_by_mode`); the
+  control group where the container lets us make one; rlimits.
+- `none` (not root): rlimits only.
+
+Every system call's result is checked: a step that fails raises `ConfinementError` naming
+it, and no student code runs.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno as errno_codes
 import os
 import signal
+import stat
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
+FULL, CONTAINER, NONE = "full", "container", "none"
+LEVELS = (FULL, CONTAINER, NONE)
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+NAMESPACES = {"mount": CLONE_NEWNS, "network": CLONE_NEWNET, "pid": CLONE_NEWPID, "ipc": CLONE_NEWIPC, "uts": CLONE_NEWUTS}
 MS_REC, MS_PRIVATE, MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND = 0x4000, 0x40000, 0x1, 0x2, 0x4, 0x1000
+MS_NOEXEC, MS_REMOUNT = 0x8, 0x20
 STUDENT_UID_BASE = 200_000
 OUTPUT_LIMIT_BYTES = 16 * 2**20
+HOSTNAME = b"submission"
+SETUP_FAILED_EXIT = 71
+
+
+class ConfinementError(RuntimeError):
+    """A confinement step failed; no student code may run. The message names the step."""
 
 
 @dataclass(frozen=True)
@@ -28,10 +52,12 @@ class Confinement:
 
     memory_mb: int
     cpu_s: int
+    level: str = NONE
     submission: str = ""
     hide: tuple[str, ...] = ()
     expose: tuple[str, ...] = ()
     blocked: tuple[str, ...] = ()
+    cgroup: dict[str, str] = field(default_factory=dict)
     scratch_mb: int = 64
     max_processes: int = 64
     max_open_files: int = 256
@@ -41,6 +67,12 @@ class Confinement:
 
 def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise ConfinementError(f"{what} failed: {errno_codes.errorcode.get(code, code)} ({os.strerror(code)})")
 
 
 PR_SET_PDEATHSIG = 1
@@ -58,7 +90,6 @@ SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 # Top-level folders a Python process needs; every other one (homes, /work, /opt, /srv, /var,
 # other checkouts of the course...) is covered, and what the process needs from it bound back.
 SYSTEM_DIRS = {"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "proc", "dev", "sys", "tmp"}
-MS_REMOUNT = 0x20
 
 
 def _under(path: str, folders: list[str]) -> bool:
@@ -84,43 +115,47 @@ def _cover_points(c: Confinement, outside: list[str]) -> list[str]:
     return covered
 
 
+def _mount(libc: ctypes.CDLL, source: bytes, target: str, fstype: bytes | None, flags: int, data: bytes | None) -> None:
+    _check(libc.mount(source, target.encode(), fstype, flags, data), f"mount({source.decode()} on {target})")
+
+
 def _bind(libc: ctypes.CDLL, fd: int, path: str, read_only: bool) -> None:
     os.makedirs(path, mode=0o755, exist_ok=True)
-    libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None)
+    _mount(libc, f"/proc/self/fd/{fd}".encode(), path, None, MS_BIND | MS_REC, None)
     os.close(fd)  # an open handle on the host's view would let the process walk out of this one
     if read_only:
-        libc.mount(b"none", path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+        _mount(libc, b"none", path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
 
 
-def _isolate_namespaces(c: Confinement) -> None:
-    """No network; a filesystem view that shows the system, Python and the submission, and nothing else.
+def _build_view(c: Confinement) -> None:
+    """Show the system, Python and the submission, and nothing else; a /proc of this PID namespace.
 
     Every top-level folder outside `SYSTEM_DIRS`, every folder in `hide`, and the shared
     scratch folders (/tmp, /var/tmp, /dev/shm) are covered by an empty tmpfs in this mount
-    namespace only; top-level files outside them read as empty. The interpreter and its packages (`expose`) are bound back
-    in read-only at the same paths, the submission folder read-only too; the scratch folders
-    are private and small. Forbidden packages (`blocked`) are covered last, so they cannot be
-    imported however the import is spelled.
+    namespace only; top-level files outside them read as empty. The interpreter and its
+    packages (`expose`) are bound back in read-only at the same paths, the submission folder
+    read-only too; the scratch folders are private and small. Forbidden packages (`blocked`)
+    are covered last, so they cannot be imported however the import is spelled.
     """
     libc = _libc()
-    if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
-        return  # not permitted here: limits still apply, the result records the isolation level
-    libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    _mount(libc, b"none", "/", None, MS_REC | MS_PRIVATE, None)
     keep = [p for p in (*c.expose, c.submission) if os.path.isdir(p)]
     fds = {p: os.open(p, os.O_PATH) for p in keep}
     outside = _outside_system()
     for folder in _cover_points(c, outside):
         options = f"size={c.scratch_mb}m,mode=1777" if folder in SCRATCH_DIRS else "size=64k,mode=0755"
-        libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode())
+        _mount(libc, b"tmpfs", folder, b"tmpfs", MS_NOSUID | MS_NODEV, options.encode())
     for path in sorted(keep, key=len):
         _bind(libc, fds.pop(path), path, read_only=True)
     for path in (*c.hide, *outside):
         if os.path.isfile(path):
-            libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None)
+            _mount(libc, b"/dev/null", path, None, MS_BIND, None)
         elif os.path.isdir(path) and _under(path, keep):
-            libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0")
+            _mount(libc, b"tmpfs", path, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0")
     for path in c.blocked:
         _block_package(libc, path)
+    _mount(libc, b"proc", "/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    _check(libc.sethostname(HOSTNAME, len(HOSTNAME)), "sethostname")
 
 
 BLOCKED_INIT = "raise ImportError({message!r}, name={name!r})\n"
@@ -129,24 +164,56 @@ BLOCKED_INIT = "raise ImportError({message!r}, name={name!r})\n"
 def _block_package(libc: ctypes.CDLL, path: str) -> None:
     """Replace an installed package by one whose import fails with a message naming the rule."""
     if os.path.isfile(path):
-        libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None)
+        _mount(libc, b"/dev/null", path, None, MS_BIND, None)
         return
     if not os.path.isdir(path):
         return
     name = os.path.basename(path)
-    libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=4k,mode=0755")
+    _mount(libc, b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=4k,mode=0755")
     message = f"`{name}` is not available: this assignment does not allow it."
     with open(os.path.join(path, "__init__.py"), "w") as f:
         f.write(BLOCKED_INIT.format(message=message, name=name))
-    libc.mount(b"none", path.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+    _mount(libc, b"none", path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
 
 
-def confine(c: Confinement) -> None:
-    """Apply isolation and limits to the current process (in the forked submission process)."""
+def _relay_exit(child: int) -> None:
+    """Wait for the namespace's first process and end the same way (exit code or signal); never return."""
+    try:
+        while True:
+            try:
+                _, status = os.waitpid(child, 0)
+                break
+            except InterruptedError:
+                continue
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            if sig not in (signal.SIGKILL, signal.SIGSTOP):
+                signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70
+    except BaseException:  # noqa: BLE001 - the waiter must never go on as if it were the submission
+        code = 70
+    os._exit(code)
+
+
+def _enter_namespaces(c: Confinement) -> None:
+    """Unshare every namespace, then continue as the first process of the new PID namespace.
+
+    The caller stays outside as a small waiter that ends as its child ends, so the zygote
+    sees the submission's exit status; killing the waiter's process group kills both.
+    """
+    libc = _libc()
+    _check(libc.unshare(sum(NAMESPACES.values())), "unshare(mount, network, pid, ipc, uts)")
+    child = os.fork()
+    if child:
+        _relay_exit(child)
+    die_with_parent()
+    _build_view(c)
+
+
+def _apply_limits(c: Confinement) -> None:
     import resource
 
-    if os.geteuid() == 0:
-        _isolate_namespaces(c)
     limits = {
         resource.RLIMIT_CORE: 0,
         resource.RLIMIT_FSIZE: c.max_file_bytes,
@@ -154,19 +221,118 @@ def confine(c: Confinement) -> None:
         resource.RLIMIT_CPU: c.cpu_s,
     }
     if c.memory_mb:
-        # RLIMIT_DATA counts the heap and anonymous mappings (NumPy and torch buffers), not the
-        # shared libraries a pre-imported process has already mapped.
+        # RLIMIT_DATA counts the heap and private anonymous mappings (NumPy and torch buffers),
+        # not the shared libraries a pre-imported process has mapped; the control group counts
+        # shared memory too.
         limits[resource.RLIMIT_DATA] = c.memory_mb * 2**20
-    if os.geteuid() == 0 and c.uid is not None:
+    if c.uid is not None:
         limits[resource.RLIMIT_NPROC] = c.max_processes
     for which, value in limits.items():
         resource.setrlimit(which, (value, value))
-    if os.geteuid() == 0 and c.uid is not None:
-        os.setgroups([])
-        os.setgid(c.uid)
-        os.setuid(c.uid)
+
+
+def _join_cgroup(c: Confinement) -> None:
+    for path in dict.fromkeys(c.cgroup.values()):
+        try:
+            with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+        except OSError as exc:
+            raise ConfinementError(f"joining the control group {path} failed: {exc.strerror}") from None
+
+
+def _drop_privileges(uid: int) -> None:
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid or os.getegid() != uid:
+        raise ConfinementError(f"dropping to uid {uid} did not take effect")
+
+
+def _check_readable(paths: tuple[str, ...]) -> None:
+    """Fail with a clear message when the submission's uid cannot read what Python needs."""
+    for path in paths:
+        if not os.access(path, os.R_OK | os.X_OK):  # the grader made sure it exists
+            raise ConfinementError(
+                f"the submission's user (uid {os.getuid()}) cannot read {path}: Python and its packages must be "
+                f"readable by every user (install them under /usr/local, or run `chmod -R o+rX {path}`)"
+            )
+
+
+def enter(c: Confinement) -> None:
+    """Confine the current (freshly forked) process at `c.level`; raise ConfinementError on any failure."""
+    if c.level in (FULL, CONTAINER) and (os.geteuid() != 0 or c.uid is None):
+        raise ConfinementError(f"isolation level `{c.level}` needs root and a student uid")
+    _join_cgroup(c)  # first: every process forked from here on is counted
+    if c.level == FULL:
+        _enter_namespaces(c)
+    _apply_limits(c)
+    if c.uid is not None and c.level != NONE:
+        _drop_privileges(c.uid)
+        _check_readable(c.expose)
     die_with_parent()  # after setuid, which clears it
     os.environ.update(HOME="/tmp", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib")
+
+
+def facts(c: Confinement) -> dict[str, object]:
+    """Return what the confinement is, as the grader set it up (recorded in the result)."""
+    return {
+        "level": c.level,
+        "namespaces": sorted(NAMESPACES) if c.level == FULL else [],
+        "uid": c.uid if c.level != NONE else os.getuid(),
+        "memory_mb": c.memory_mb,
+        "control_group": bool(c.cgroup),
+        "max_processes": c.max_processes,
+    }
+
+
+def _probe_namespaces() -> str | None:
+    """Return why namespaces cannot be made here (in a throwaway child), or None when they can."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            libc = _libc()
+            _check(libc.unshare(sum(NAMESPACES.values())), "unshare")
+            _mount(libc, b"none", "/", None, MS_REC | MS_PRIVATE, None)
+            _mount(libc, b"tmpfs", "/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=4k")
+            os._exit(0)
+        except BaseException:  # noqa: BLE001
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return None if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else "unshare or mount is not permitted"
+
+
+def detect_level() -> tuple[str, str]:
+    """Return the strongest isolation level this host allows, and why not a stronger one."""
+    if os.geteuid() != 0:
+        return NONE, "not running as root: no separate uid and no namespaces, only resource limits"
+    why = _probe_namespaces()
+    if why is None:
+        return FULL, ""
+    return CONTAINER, f"root without CAP_SYS_ADMIN ({why}): a separate uid and file modes, no namespaces"
+
+
+def protect_by_mode(hide: tuple[str, ...], expose: tuple[str, ...]) -> list[str]:
+    """Take read and search permission from "others" on the hidden paths (container level).
+
+    A hidden folder on the way to an exposed one (a course checkout holding the virtualenv)
+    is not closed itself: its other entries are, recursively. Return the paths changed.
+    """
+    exposed = [os.path.realpath(p) for p in expose]
+    changed: list[str] = []
+    todo = [os.path.realpath(p) for p in hide if os.path.lexists(p)]
+    while todo:
+        path = todo.pop()
+        if path in exposed:
+            continue
+        if any(e.startswith(path + "/") for e in exposed):
+            todo += [os.path.join(path, entry) for entry in os.listdir(path)]
+            continue
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode) or not st.st_mode & 0o007:
+            continue
+        os.chmod(path, stat.S_IMODE(st.st_mode) & ~0o007)
+        changed.append(path)
+    return changed
 
 
 def interpreter_paths() -> tuple[str, ...]:
@@ -202,6 +368,7 @@ def give_to(submission: Path, uid: int | None) -> None:
     if uid is None:
         return
     os.chown(submission, uid, uid)
+    os.chmod(submission, 0o700)  # other submissions' uids must not read it (container level)
     for path in submission.rglob("*"):
         os.lchown(path, uid, uid)
 

@@ -1,10 +1,13 @@
 """Fork confined submission processes from a clean process that has already paid the imports.
 
-The referee forks the zygote while configuring pytest, before any test module, expected
-value, reference solution or data set is loaded, so a submission process forked from it
-inherits NumPy (and PyTorch, for torch assignments) but nothing secret. Starting one takes
-milliseconds instead of an interpreter start plus the imports, which matters for every
-submission and again after each crash or timeout restart.
+The referee forks the zygote first thing, before pytest reads its arguments, any conftest.py,
+test module, expected value, reference solution or data set, so a submission process forked
+from it inherits NumPy (and PyTorch, for torch assignments) and the engine's own modules but
+nothing assignment-specific. Starting one takes milliseconds instead of an interpreter start
+plus the imports, which matters for every submission and again after each crash or restart.
+
+The referee's per-test alarm may fire at any point: a request to the zygote runs with SIGALRM
+blocked, and replies carry the request's number, so a late reply is never taken for the next.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import sys
 import time
 from typing import Any
 
-from autograder.isolation.confine import Confinement, confine, die_with_parent
+from autograder.isolation import server, wire
+from autograder.isolation.confine import SETUP_FAILED_EXIT, Confinement, ConfinementError, die_with_parent, enter, facts
 
 MAX_MESSAGE = 1 << 20
 
@@ -42,20 +46,29 @@ def _close_other_fds(keep: set[int]) -> None:
 
 
 def _become_submission(settings: dict[str, Any], confinement: Confinement, sock_fd: int, out_fd: int) -> None:
-    """In the forked child: own session, output redirected, confined, then serve the referee."""
-    from autograder.isolation import server as child
+    """In the forked child: own session, output redirected, confined, then serve the referee.
 
+    The first frame on the socket is sent before any student code runs: either the
+    confinement as set up, or why it could not be (then the process exits and nothing runs).
+    """
     os.setsid()
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     _close_other_fds({sock_fd})
+    sock = socket.socket(fileno=sock_fd)
     for name in list(sys.modules):
         if name.split(".")[0] in settings.get("forbidden", []):
             del sys.modules[name]  # so the import blocker sees a fresh import
-    confine(confinement)
-    os.chdir(settings["submission"])
+    try:
+        enter(confinement)
+        os.chdir(settings["submission"])
+    except (ConfinementError, OSError) as exc:
+        wire.send_frame(sock, wire.encode({"setup_failed": f"{type(exc).__name__}: {exc}"}))
+        os._exit(SETUP_FAILED_EXIT)
+    wire.send_frame(sock, wire.encode({"confined": facts(confinement)}))
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    child.serve({**settings, "fd": sock_fd})
+    sock.detach()
+    server.serve({**settings, "fd": sock_fd})
     sys.stdout.flush()
     os._exit(0)
 
@@ -99,9 +112,9 @@ def _serve(sock: socket.socket) -> None:
         if message is None:
             return
         if message["op"] == "spawn":
-            _send(sock, {"pid": _spawn(message, fds)})
+            _send(sock, {"seq": message["seq"], "pid": _spawn(message, fds)})
         elif message["op"] == "wait":
-            _send(sock, {"code": _wait(int(message["pid"]), done)})
+            _send(sock, {"seq": message["seq"], "code": _wait(int(message["pid"]), done)})
 
 
 class Zygote:
@@ -119,19 +132,31 @@ class Zygote:
             finally:
                 os._exit(0)
         theirs.close()
-        self.pid, self.sock = pid, mine
+        self.pid, self.sock, self.seq = pid, mine, 0
+
+    def _ask(self, message: dict[str, Any], fds: list[int] | None = None) -> dict[str, Any]:
+        """Send one request and return its reply, with the per-test alarm held off meanwhile."""
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        try:
+            self.seq += 1
+            _send(self.sock, {**message, "seq": self.seq}, fds)
+            while True:
+                reply, _ = _receive(self.sock)
+                if reply is None:
+                    raise RuntimeError("the zygote ended unexpectedly")
+                if reply.get("seq") == self.seq:
+                    return reply
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def spawn(self, settings: dict[str, Any], confinement: Confinement, sock_fd: int, out_fd: int) -> int:
         """Start a submission process serving on `sock_fd`, writing its output to `out_fd`; return its pid."""
-        _send(self.sock, {"op": "spawn", "settings": settings, "confinement": dataclasses.asdict(confinement)}, [sock_fd, out_fd])
-        reply, _ = _receive(self.sock)
-        return int(reply["pid"])
+        message = {"op": "spawn", "settings": settings, "confinement": dataclasses.asdict(confinement)}
+        return int(self._ask(message, [sock_fd, out_fd])["pid"])
 
     def exit_code(self, pid: int) -> int | None:
         """Return how a submission process ended (negative: killed by that signal), or None if unknown."""
-        _send(self.sock, {"op": "wait", "pid": pid})
-        reply, _ = _receive(self.sock)
-        return None if reply is None else reply.get("code")
+        return self._ask({"op": "wait", "pid": pid}).get("code")
 
     def close(self) -> None:
         self.sock.close()
@@ -140,3 +165,19 @@ class Zygote:
             os.waitpid(self.pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+
+
+_PREFORKED: Zygote | None = None
+
+
+def prefork() -> None:
+    """Fork the zygote now, before anything assignment-specific is loaded (the referee's first step)."""
+    global _PREFORKED
+    _PREFORKED = Zygote()
+
+
+def take() -> Zygote:
+    """Return the zygote forked by `prefork`, or a new one (a referee run outside the runner)."""
+    global _PREFORKED
+    zygote, _PREFORKED = _PREFORKED or Zygote(), None
+    return zygote

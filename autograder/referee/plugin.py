@@ -6,6 +6,7 @@ assignment's grading path never imports torch or pydantic.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -19,10 +20,11 @@ from typing import Any
 import pytest
 
 from autograder.checks import find_forbidden_imports, install_import_blocker
-from autograder.isolation.confine import Confinement, interpreter_paths, package_dirs, student_uid
+from autograder.isolation import cgroups, zygote
+from autograder.isolation.confine import NONE, Confinement, facts, interpreter_paths, kill_uid, package_dirs, student_uid
 from autograder.isolation.loader import BrokenModule, ModuleSet, SubmissionRejected, load_modules
 from autograder.isolation.zygote import Zygote
-from autograder.outcomes import FAILED, GRADER_ERROR, PASSED
+from autograder.outcomes import CRASHED, FAILED, GRADER_ERROR, OOM_MSG, PASSED
 from autograder.referee.classify import TestTimeout, classify
 from autograder.referee.proxies import RemoteSubmission
 
@@ -44,6 +46,8 @@ class Settings:
         self.hide = [str(p) for p in raw.get("hide", [])]
         self.work = Path(raw["work"]) if raw.get("work") else None
         self.per_submission_s = float(self.spec.get("limits", {}).get("per_submission_s", 600))
+        self.max_processes = int(self.spec.get("limits", {}).get("max_processes", 64))
+        self.isolation: dict[str, str] = raw.get("isolation") or {"level": NONE, "why": "not isolated"}
 
 
 # ---------------------------------------------------------------- settings
@@ -115,7 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[ROOTS] = roots
     if settings.isolate:
         # forked now, before any test module, reference or data is loaded: nothing secret to inherit
-        config.stash[ZYGOTE] = Zygote()
+        config.stash[ZYGOTE] = zygote.take()  # forked before pytest read any conftest.py
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -129,6 +133,10 @@ ROOTS = pytest.StashKey[list]()
 RESULT = pytest.StashKey[dict]()
 TESTS_ROOT = pytest.StashKey[str]()
 ZYGOTE = pytest.StashKey[Zygote]()
+CGROUP = pytest.StashKey["cgroups.Cgroup | None"]()
+SUBMISSION = pytest.StashKey[RemoteSubmission]()
+HIDDEN_STARTED = pytest.StashKey[bool]()
+OOM_KILLS = pytest.StashKey[int]()
 
 
 def _test_id(item: pytest.Item) -> str:
@@ -146,6 +154,27 @@ def _points(item: pytest.Item) -> float:
 
 def _hidden(item: pytest.Item) -> bool:
     return item.get_closest_marker("hidden") is not None or "hidden" in Path(item.path).parts
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run public tests first, then hidden ones (each group in its own order)."""
+    if SETTINGS in config.stash:
+        items.sort(key=_hidden)
+
+
+def _start_hidden_part(item: pytest.Item) -> None:
+    """Before the first hidden test, replace the submission process by a fresh one.
+
+    Public tests' feedback is visible to students before the deadline: the process that
+    served them must never have seen anything of the hidden tests (arguments, helpers).
+    """
+    config = item.config
+    if config.stash.get(HIDDEN_STARTED, False) or not _hidden(item):
+        return
+    config.stash[HIDDEN_STARTED] = True
+    remote = config.stash.get(SUBMISSION, None)
+    if remote is not None:
+        remote.close()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -188,8 +217,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return
     events = item.config.stash[EVENTS]
     test_id = _test_id(item)
+    _start_hidden_part(item)
     events.write(event="start", id=test_id)
     item.stash[RESULT] = {"outcome": PASSED, "message": "", "start": time.perf_counter()}
+    group = item.config.stash.get(CGROUP, None)
+    item.stash[OOM_KILLS] = group.oom_kills() if group else 0
     disarm = _alarm(item.config.stash[SETTINGS].per_test_s)
     try:
         yield
@@ -214,6 +246,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     verdict, message = classify(
         exc, call.when, _test_id(item), settings, item.config.stash[ROOTS], item.config.stash.get(TESTS_ROOT, "\0")
     )
+    group = item.config.stash.get(CGROUP, None)
+    if verdict == CRASHED and group is not None and group.oom_kills() > item.stash.get(OOM_KILLS, 0):
+        # the kernel killed it for memory (shared memory counts too): say so, not "signal 9"
+        message = OOM_MSG.format(test=_test_id(item), limit=settings.memory_mb)
     item.stash[RESULT].update(outcome=verdict, message=message)
     if verdict == GRADER_ERROR:
         sys.stderr.write(f"autograder: internal error in {item.nodeid}:\n{report.longreprtext}\n")
@@ -251,21 +287,61 @@ def submission(request: pytest.FixtureRequest) -> Iterator[ModuleSet | RemoteSub
     yield load_modules(settings.submission, settings.modules)
 
 
+# Folders of installed packages that hold data sets: never visible to a submission process.
+DATASET_FOLDERS = {"mlxtend": ("data",), "sklearn": ("datasets/data", "datasets/descr", "datasets/images")}
+
+
+def dataset_folders() -> tuple[str, ...]:
+    """Return where installed packages keep bundled data sets (found without importing them)."""
+    found = []
+    for package, subfolders in DATASET_FOLDERS.items():
+        for root in package_dirs([package]):
+            found += [os.path.join(root, sub) for sub in subfolders if os.path.isdir(os.path.join(root, sub))]
+    return tuple(found)
+
+
+def _control_group(settings: Settings) -> cgroups.Cgroup | None:
+    """Make the submission's control group, or None where this host gives none (rlimits remain)."""
+    if settings.isolation["level"] == NONE:
+        return None
+    try:
+        return cgroups.create(f"autograder-{os.getpid()}", settings.memory_mb, settings.max_processes)
+    except OSError as exc:
+        sys.stderr.write(f"autograder: no control group for this submission ({exc}); rlimits only\n")
+        return None
+
+
+def _confinement(settings: Settings, forbidden: list[str], group: cgroups.Cgroup | None) -> Confinement:
+    level = settings.isolation["level"]
+    return Confinement(
+        memory_mb=settings.memory_mb, cpu_s=int(settings.per_submission_s) + 1, level=level,
+        submission=str(settings.submission), hide=(*settings.hide, *dataset_folders()), expose=interpreter_paths(),
+        blocked=package_dirs(forbidden), cgroup={k: str(v) for k, v in group.paths.items()} if group else {},
+        max_processes=settings.max_processes, uid=student_uid() if level != NONE else None,
+    )  # fmt: skip
+
+
 def _remote_submission(request: pytest.FixtureRequest, settings: Settings, forbidden: list[str]) -> Iterator[RemoteSubmission]:
     """Start the student's code in a confined process; the tests talk to it through proxies."""
     assert settings.submission is not None and settings.work is not None
-    confinement = Confinement(
-        memory_mb=settings.memory_mb, cpu_s=int(settings.per_submission_s) + 1, submission=str(settings.submission),
-        hide=tuple(settings.hide), expose=interpreter_paths(), blocked=package_dirs(forbidden), uid=student_uid(),
-    )  # fmt: skip
+    group = _control_group(settings)
+    confinement = _confinement(settings, forbidden, group)
     output = settings.work / "student-output.txt"
     remote = RemoteSubmission(request.config.stash[ZYGOTE], settings.submission, settings.modules, forbidden, confinement, output)
+    request.config.stash[CGROUP] = group
+    request.config.stash[SUBMISSION] = remote
+    # recorded from the grader's own set-up, never from what the submission process says
+    isolation = {**facts(confinement), "why": settings.isolation.get("why", "")}
+    request.config.stash[EVENTS].write(event="record", key="isolation", value=isolation)
     remote.start()
-    request.config.stash[EVENTS].write(event="record", key="isolation", value=remote.isolation)
     try:
         yield remote
     finally:
         remote.close()
+        if confinement.uid is not None:
+            kill_uid(confinement.uid)
+        if group is not None:
+            group.remove()
 
 
 @pytest.fixture(scope="session")
@@ -290,10 +366,79 @@ def rng(request: pytest.FixtureRequest) -> Any:
     return np.random.default_rng([seed, zlib.crc32(_test_id(request.node).encode())])
 
 
+class Measured:
+    """What `Budget.measure` found: `seconds` of CPU time (or wall time, see `clock`)."""
+
+    def __init__(self, clock: str) -> None:
+        self.seconds = 0.0
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"Measured({self.seconds:.2f} s {self.clock})"
+
+
+class Budget(float):
+    """Seconds a training run may take, measured as the submission's own CPU time.
+
+    A busy neighbour slows the wall clock, not the CPU time a submission gets, so a correct
+    submission cannot fail its budget because of another one. Use it as
+
+        with budget.measure() as used:
+            submission.train.train(...)
+        assert used.seconds <= budget
+    """
+
+    clock_name = "wall"
+
+    def __new__(cls, seconds: float, clock: Callable[[], float] | None = None, clock_name: str = "wall") -> Budget:
+        obj = super().__new__(cls, seconds)
+        obj._clock = clock or time.perf_counter
+        obj.clock_name = clock_name if clock else "wall"
+        return obj
+
+    @contextlib.contextmanager
+    def measure(self) -> Iterator[Measured]:
+        used = Measured(f"{self.clock_name} time")
+        start = self._clock()
+        try:
+            yield used
+        finally:
+            used.seconds = self._clock() - start
+
+    def __repr__(self) -> str:
+        return f"Budget({float(self):g} s of {self.clock_name} time)"
+
+
+def _uid_cpu_seconds(uid: int) -> float:
+    """Return the CPU time of the live processes of `uid` (when no control group counts it)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.fixture(scope="session")
-def budget(request: pytest.FixtureRequest) -> float:
-    """Seconds a training run may take."""
-    return float(_settings_of(request).spec.get("training_budget_s", 30.0))
+def budget(request: pytest.FixtureRequest) -> Budget:
+    """Seconds a training run may take, as the submission process's CPU time where it can be measured."""
+    settings = _settings_of(request)
+    seconds = float(settings.spec.get("training_budget_s", 30.0))
+    if not settings.isolate:
+        return Budget(seconds, time.process_time, "CPU")  # the student's code runs in this process
+    request.getfixturevalue("submission")
+    group = request.config.stash.get(CGROUP, None)
+    if group is not None:
+        return Budget(seconds, group.cpu_seconds, "CPU")
+    uid = student_uid() if settings.isolation["level"] != NONE else None
+    return Budget(seconds, lambda: _uid_cpu_seconds(uid), "CPU") if uid is not None else Budget(seconds)
 
 
 @pytest.fixture(scope="session")

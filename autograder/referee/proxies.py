@@ -5,13 +5,19 @@
 process runs the call, and the result comes back by value (arrays, numbers, dicts) or as a
 `RemoteObject` (a model, a closure). Dicts and lists passed as arguments are updated in
 place afterwards, so `bn_param` or an optimizer `config` behave as in a local call.
+
+Each proxy remembers where it came from (`Origin`), so a request the student's object cannot
+take (`StudentMismatch`) names what the test asked for in the handout's words.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import socket
+import textwrap
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,27 @@ from autograder.isolation.loader import MissingDefinition, SubmissionImportError
 from autograder.isolation.zygote import Zygote
 
 MAX_REPLY_BYTES = 256 * 2**20
+
+
+def _hidden_from_reports(excinfo: Any) -> bool:
+    """Leave this module's frames out of pytest's report of a student's failure (formatting them is slow and says nothing)."""
+    return isinstance(excinfo.value, StudentError | StudentCrashed | StudentMismatch | MissingDefinition | SubmissionImportError)
+
+
+__tracebackhide__ = _hidden_from_reports
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a proxy came from: `label` names it for the student, `ref` finds it in the handout.
+
+    `ref` is a module path (`("layers", "affine_forward")`) or, for an object of the
+    student's, `("", class name[, member])`; `helper` marks the grader's own helpers.
+    """
+
+    label: str
+    ref: tuple[str, ...] = ()
+    helper: bool = False
 
 
 class StudentError(Exception):
@@ -49,12 +76,43 @@ class StudentCrashed(Exception):
     """The submission process died (segfault, `os._exit`, killed for CPU time)."""
 
 
+class ConfinementFailed(RuntimeError):
+    """The grader could not confine the submission process: the grader's failure, no student code ran."""
+
+
 class StartupTimedOut(StudentCrashed):
     """Importing the student's modules did not finish within a test's time limit."""
 
 
 class StartupCrashed(StudentCrashed):
     """The submission process died while importing the student's modules."""
+
+
+class StudentMismatch(Exception):
+    """The student's object could not take the test's request: a changed signature, a missing attribute,
+    a lazy `map` where a list belongs, or a value that cannot cross. Raised before any student code ran.
+
+    `classify` decides, with the handout's signature, whether the student or the test is at fault.
+    """
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        self.op = str(error.get("op", ""))
+        self.error_type, self.message = str(error.get("type", "")), str(error.get("message", ""))
+        self.object, self.signature = str(error.get("object", "")), str(error.get("signature", ""))
+        self.origin = Origin("the value")
+        self.attr: str | None = None
+        self.call: tuple[int, tuple[str, ...]] | None = None
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        called = f" with {self.call[0]} positional arguments and keywords {list(self.call[1])}" if self.call else ""
+        attr = f" (attribute {self.attr!r})" if self.attr else ""
+        return (f"{self.op} on {self.origin.label}{attr}{called} failed in the submission process, before any of its code ran: "
+                f"{self.error_type}: {self.message}")  # fmt: skip
+
+
+class GraderFault(RuntimeError):
+    """The grader's own request or helper failed in the submission process; the message holds its traceback."""
 
 
 ERRORS = {"not_attempted": NotAttempted, "memory": StudentOutOfMemory, "output": StudentOutputLimit}
@@ -66,9 +124,10 @@ def _raise_remote(error: dict[str, Any]) -> None:
         raise MissingDefinition(str(error.get("message", trace)))
     if kind == "import":
         raise SubmissionImportError(trace)
-    if kind == "usage":
-        # the student's code was never entered: our request did not fit (wrong arity, a stale handle)
-        raise TypeError(f"{error.get('type')}: {error.get('message')}")
+    if kind in ("unfit", "reply"):
+        raise StudentMismatch({**error, "op": error.get("op") if kind == "unfit" else "reply"})
+    if kind == "grader":
+        raise GraderFault(f"the submission process could not serve the grader's request:\n{trace}")
     cls = ERRORS.get(str(kind), StudentError)
     raise cls(trace, str(error.get("type", "")), str(error.get("message", "")))
 
@@ -81,7 +140,7 @@ class Connection:
         self.pid: int | None = None
         self.sock: socket.socket | None = None
         self.facts: dict[str, Any] = {}
-        self.failed_start: StudentCrashed | None = None  # kept: every later test reports the same
+        self.failed_start: StudentCrashed | ConfinementFailed | None = None  # kept: every later test reports the same
         self.generation = 0
 
     def _start(self) -> None:
@@ -96,6 +155,7 @@ class Connection:
             os.close(out_fd)
         self.sock = mine
         self.generation += 1
+        self.confined = self._confined()
         try:
             hello = self._receive()
         except BaseException as exc:  # a timeout alarm or a death, while importing the student's modules
@@ -106,6 +166,19 @@ class Connection:
             self.close()
             raise type(self.failed_start)(str(self.failed_start)) from exc
         self.facts = hello.get("hello", {}) if isinstance(hello, dict) else {}
+
+    def _confined(self) -> dict[str, Any]:
+        """Read the confinement the process reports before any student code runs; fail closed."""
+        try:
+            first = self._receive()
+        except StudentCrashed as exc:
+            first = {"setup_failed": str(exc)}
+        if not isinstance(first, dict) or "confined" not in first:
+            why = first.get("setup_failed") if isinstance(first, dict) else None
+            self.failed_start = ConfinementFailed(f"the submission process could not be confined ({why or first!r}); no student code ran")
+            self.close()
+            raise ConfinementFailed(str(self.failed_start))
+        return first["confined"]
 
     def _receive(self) -> Any:
         """Return the next reply; a death or a malformed reply is the submission process's crash."""
@@ -158,16 +231,16 @@ def _to_wire(value: Any) -> Any:
         return value._target_handle()
     if type(value) in (list, tuple):
         return type(value)(_to_wire(v) for v in value)
-    if type(value) is dict:
+    if isinstance(value, dict):
         return {k: _to_wire(v) for k, v in value.items()}
     return value
 
 
 def _copy_back(original: Any, updated: Any) -> None:
-    """Apply the submission's in-place changes to an argument: dict, list or random generator."""
+    """Apply the submission's in-place changes to an argument: dict (any subclass), list or random generator."""
     import numpy as np
 
-    if isinstance(original, dict) and type(updated) is dict:
+    if isinstance(original, dict) and isinstance(updated, dict):
         dict.clear(original)
         dict.update(original, updated)
     elif type(original) is list and type(updated) is list:
@@ -199,60 +272,81 @@ class LiveDict(dict):
 class RemoteObject:
     """A proxy for an object in the submission process: attribute access, calls and indexing cross over."""
 
-    __slots__ = ("_conn", "_generation", "_target", "_type")
+    __slots__ = ("_conn", "_generation", "_origin", "_target", "_type")
 
-    def __init__(self, conn: Connection, target: dict[str, Any], type_name: str = "object") -> None:
+    def __init__(self, conn: Connection, target: dict[str, Any], type_name: str = "object", origin: Origin | None = None) -> None:
         object.__setattr__(self, "_conn", conn)
         object.__setattr__(self, "_target", target)
         object.__setattr__(self, "_generation", conn.generation)
         object.__setattr__(self, "_type", type_name)
+        object.__setattr__(self, "_origin", origin or Origin(f"a `{type_name}` object", ("", type_name)))
+
+    @property
+    def remote_type_name(self) -> str:
+        """The type of the object in the submission process (`checks` names it in messages)."""
+        return self._type
 
     def _target_handle(self) -> wire.Handle:
         if "handle" not in self._target:
             raise TypeError("only objects returned by the submission can be passed back to it")
         return wire.Handle(self._target["handle"], self._type)
 
-    def _wrap(self, value: Any) -> Any:
+    def _wrap(self, value: Any, origin: Origin) -> Any:
+        """Turn the handles in a reply into proxies; `origin` describes where the reply came from."""
         if isinstance(value, wire.Handle):
-            return RemoteObject(self._conn, {"handle": value.id}, value.type)
+            label = f"the `{value.type}` object from {origin.label}"
+            return RemoteObject(self._conn, {"handle": value.id}, value.type, Origin(label, ("", value.type), origin.helper))
         if type(value) in (list, tuple):
-            return type(value)(self._wrap(v) for v in value)
-        if type(value) is dict:
-            return {k: self._wrap(v) for k, v in value.items()}
+            return type(value)(self._wrap(v, origin) for v in value)
+        if isinstance(value, dict):
+            return {k: self._wrap(v, origin) for k, v in value.items()}
         return value
 
-    def _ask(self, op: str, **fields: Any) -> Any:
+    def _member(self, name: str) -> Origin:
+        """Return the origin of this object's attribute `name`."""
+        return Origin(f"`{self._type}.{name}`", ("", self._type, name), self._origin.helper)
+
+    def _ask(self, op: str, attr: str | None = None, **fields: Any) -> Any:
         if "handle" in self._target and self._generation != self._conn.generation:
             raise StudentCrashed("this object was lost when the process running your code was restarted")
-        return self._conn.request({"op": op, "target": self._target, **fields})
+        try:
+            return self._conn.request({"op": op, "target": self._target, **({"name": attr} if attr else {}), **fields})
+        except StudentMismatch as exc:
+            exc.origin, exc.attr = self._origin, attr
+            raise
 
-    def _value(self, reply: dict[str, Any]) -> Any:
+    def _value(self, reply: dict[str, Any], origin: Origin) -> Any:
         if "live" in reply and isinstance(reply["live"], wire.Handle):
-            owner = RemoteObject(self._conn, {"handle": reply["live"].id}, "dict")
-            return LiveDict(owner, self._wrap(reply["ok"]))
-        return self._wrap(reply["ok"])
+            owner = RemoteObject(self._conn, {"handle": reply["live"].id}, "dict", origin)
+            return LiveDict(owner, self._wrap(reply["ok"], origin))
+        return self._wrap(reply["ok"], origin)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         if "path" in self._target:  # a module or something in it: resolved lazily, at call time
-            return RemoteObject(self._conn, {"path": [*self._target["path"], name]}, name)
-        return self._value(self._ask("getattr", name=name))
+            path = [*self._target["path"], name]
+            return RemoteObject(self._conn, {"path": path}, name, Origin(f"`{'.'.join(path)}`", tuple(path)))
+        return self._value(self._ask("getattr", attr=name), self._member(name))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._ask("setattr", name=name, value=_to_wire(value))
+        self._ask("setattr", attr=name, value=_to_wire(value))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        reply = self._ask("call", args=_to_wire(list(args)), kwargs=_to_wire(kwargs))
+        try:
+            reply = self._ask("call", args=_to_wire(list(args)), kwargs=_to_wire(kwargs))
+        except StudentMismatch as exc:
+            exc.call = (len(args), tuple(kwargs))
+            raise
         mutated = reply.get("mutated", {})
         for i, arg in enumerate(args):
             _copy_back(arg, mutated.get(str(i)))
         for key, arg in kwargs.items():
             _copy_back(arg, mutated.get(key))
-        return self._wrap(reply["ok"])
+        return self._wrap(reply["ok"], self._origin)
 
     def __getitem__(self, key: Any) -> Any:
-        return self._value(self._ask("getitem", key=_to_wire(key)))
+        return self._value(self._ask("getitem", key=_to_wire(key)), Origin(f"an item of {self._origin.label}", (), self._origin.helper))
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._ask("setitem", key=_to_wire(key), value=_to_wire(value))
@@ -266,6 +360,24 @@ class RemoteObject:
     def __repr__(self) -> str:
         where = ".".join(self._target["path"]) if "path" in self._target else f"handle {self._target['handle']}"
         return f"RemoteObject({self._type}, {where})"
+
+
+def _strip_docstrings(node: ast.AST) -> None:
+    """Remove the docstring of every class and function in `node`, in place (a body left empty gets `pass`)."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = child.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                child.body = body[1:] or [ast.Pass()]
+
+
+def helper_source(obj: type | Any) -> str:
+    """Return the code that `define` sends for `obj`: its own definition only, without comments or docstrings."""
+    import inspect
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+    _strip_docstrings(tree)
+    return ast.unparse(tree)
 
 
 class RemoteSubmission:
@@ -282,7 +394,7 @@ class RemoteSubmission:
         if name.startswith("_") or name not in self._modules:
             known = ", ".join(self._modules)
             raise AttributeError(f"no module `{name}` in this assignment; modules: {known}")
-        return RemoteObject(self._conn, {"path": [name]}, name)
+        return RemoteObject(self._conn, {"path": [name]}, name, Origin(f"`{name}`", (name,)))
 
     def start(self) -> None:
         """Start the submission process now (a failure is kept and reported by the first test)."""
@@ -294,14 +406,14 @@ class RemoteSubmission:
     def define(self, obj: type | Any) -> RemoteObject:
         """Recreate a grader-side helper (a class or function, e.g. a fake model) in the submission's process.
 
-        Its source is sent and run there, so it may use only `np` and builtins.
+        The student's code can read what is sent, so only the definition itself goes: its source
+        without comments or docstrings (see `helper_source`), nothing else from the test module.
+        Pass expected values and thresholds to it only when the student's code must see them.
+        The helper may use only `np` and builtins.
         """
-        import inspect
-        import textwrap
-
-        source = textwrap.dedent(inspect.getsource(obj))
-        reply = self._conn.request({"op": "define", "target": {}, "source": source, "name": obj.__name__})
-        return RemoteObject(self._conn, {"handle": reply["ok"].id}, obj.__name__)
+        reply = self._conn.request({"op": "define", "target": {}, "source": helper_source(obj), "name": obj.__name__})
+        origin = Origin(f"the test's helper `{obj.__name__}`", (), helper=True)
+        return RemoteObject(self._conn, {"handle": reply["ok"].id}, obj.__name__, origin)
 
     @property
     def isolation(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ fork server; it has the submission process forked from its zygote and confined b
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -18,7 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autograder.isolation.confine import die_with_parent, kill_uid, student_uid
+from autograder.isolation import zygote
+from autograder.isolation.confine import (
+    CONTAINER,
+    LEVELS,
+    detect_level,
+    die_with_parent,
+    interpreter_paths,
+    kill_uid,
+    protect_by_mode,
+    student_uid,
+)
 
 if TYPE_CHECKING:  # the grading process must not pay for pydantic
     from autograder.spec import AssignmentSpec
@@ -57,12 +68,16 @@ class ChildRun:
 
 
 def _limit_child(memory_mb: int) -> None:
-    """Apply resource limits to the current (freshly forked) child."""
+    """Bound the referee itself: data memory (heap and private mappings), no core files, output size.
+
+    RLIMIT_DATA rather than RLIMIT_AS: a pre-imported torch reserves address space it never
+    touches. Set after the zygote is forked, which must not inherit it.
+    """
     import resource
 
     if memory_mb:
         limit = memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES))
 
@@ -95,14 +110,18 @@ def _pytest_args(tests: list[Path], confcutdir: Path, config: Path, ini: Path) -
     ]  # fmt: skip
 
 
-def _child_main(args: list[str], cwd: str, out: str, err: str, memory_mb: int) -> None:
-    """Body of a referee forked from the warm server: new session, limits, pytest.
+def _child_main(args: list[str], cwd: str, out: str, err: str, memory_mb: int, isolate: bool) -> None:
+    """Body of a referee forked from the warm server: new session, the zygote, limits, pytest.
 
-    Its working folder is the grader's own, and neither it nor the submission is on
-    `sys.path`: a student's `json.py` or `conftest.py` must never be imported here.
+    The zygote is forked before pytest reads a conftest.py or a test, so submission processes
+    inherit nothing assignment-specific. The referee's working folder is the grader's own,
+    and neither it nor the submission is on `sys.path`: a student's `json.py` or
+    `conftest.py` must never be imported here.
     """
     os.setsid()  # own process group, so a timeout kills grandchildren too
     die_with_parent()
+    if isolate:
+        zygote.prefork()
     _limit_child(memory_mb)
     for fd, path in ((1, out), (2, err)):
         with open(path, "wb") as f:
@@ -134,7 +153,8 @@ def _context(framework: str) -> multiprocessing.context.BaseContext:
 
         ctx = multiprocessing.get_context("forkserver")
         builtin = [f"_pytest.{p}" for p in default_plugins if p not in UNUSED_PYTEST_PLUGINS]
-        preload = ["pytest", *builtin, "numpy", "autograder.referee.plugin", "autograder.checks"]
+        engine = ["autograder.referee.plugin", "autograder.checks", "autograder.isolation.zygote", "autograder.isolation.server"]
+        preload = ["pytest", *builtin, "numpy", *engine]
         ctx.set_forkserver_preload(preload + (["torch"] if framework == "torch" else []))
         _CONTEXT = ctx
     return _CONTEXT
@@ -161,6 +181,29 @@ def _start(proc: multiprocessing.process.BaseProcess) -> None:
             main.__spec__ = spec
 
 
+@functools.cache
+def isolation_level() -> tuple[str, str]:
+    """Return the isolation level for this process's submissions, and why it is not stronger.
+
+    Detected once; `AUTOGRADER_ISOLATION` may ask for a weaker level than the host allows
+    (to test the `container` path on a full host), never a stronger one.
+    """
+    level, why = detect_level()
+    wanted = os.environ.get("AUTOGRADER_ISOLATION", "")
+    if wanted in LEVELS and LEVELS.index(wanted) > LEVELS.index(level):
+        return wanted, f"weaker level asked for by AUTOGRADER_ISOLATION={wanted}"
+    return level, why
+
+
+@functools.cache
+def _protect(hide: tuple[str, ...]) -> tuple[str, ...]:
+    """At the container level, close the hidden folders to other users by mode (once per set)."""
+    changed = protect_by_mode(hide, interpreter_paths())
+    if changed:
+        sys.stderr.write(f"autograder: closed {len(changed)} course, data and result paths to other users (container isolation)\n")
+    return tuple(changed)
+
+
 def run_tests(
     spec: AssignmentSpec,
     tests: list[Path],
@@ -173,9 +216,13 @@ def run_tests(
 ) -> ChildRun:
     """Run `tests` in a referee process against the staged `submission`; return its events and status.
 
-    With `isolate`, the student's code runs in a separate confined process and the referee
-    (tests, expected values, data) only exchanges plain values with it.
+    With `isolate`, the student's code runs in a separate confined process, at the isolation
+    level this host allows (`isolation_level`), and the referee (tests, expected values, data)
+    only exchanges plain values with it.
     """
+    level, why = isolation_level()
+    if isolate and level == CONTAINER:
+        _protect(tuple(str(p) for p in hide))
     work = work.resolve()
     tests = [t.resolve() for t in tests]
     work.mkdir(parents=True, exist_ok=True)
@@ -190,6 +237,7 @@ def run_tests(
         "isolate": isolate,
         "hide": [str(p) for p in hide],
         "work": str(work),
+        "isolation": {"level": level, "why": why},
     }
     config.write_text(json.dumps(settings), encoding="utf-8")
     ini.write_text("[pytest]\n", encoding="utf-8")
@@ -200,8 +248,9 @@ def run_tests(
     args = _pytest_args(tests, confcutdir, config, ini)
     out, err = work / "stdout.txt", work / "stderr.txt"
     start = time.perf_counter()
-    referee_memory = 0 if isolate else spec.limits.memory_mb
-    proc = _context(spec.framework).Process(target=_child_main, args=(args, str(work), str(out), str(err), referee_memory))
+    referee_memory = spec.limits.referee_memory_mb if isolate else spec.limits.memory_mb
+    child_args = (args, str(work), str(out), str(err), referee_memory, isolate)
+    proc = _context(spec.framework).Process(target=_child_main, args=child_args)
     _start(proc)
     proc.join(timeout=deadline)
     killed = proc.exitcode is None
