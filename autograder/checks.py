@@ -2,8 +2,11 @@
 
 Every failing check raises a plain ``AssertionError`` whose message names the
 object, says what is wrong, gives got vs expected and where, and ends with a
-next step. This module imports only NumPy and the standard library: it runs
-inside the lean grading child.
+next step. Structure comes before values: ``assert_array``, ``assert_tuple`` and
+``assert_sequence`` look only at a student's value's type, length, shape, size
+and dtype, so a test calls them before any arithmetic on that value (a shape the
+student chose must never decide how much the grader computes). This module
+imports only NumPy and the standard library: it runs inside the lean grading child.
 """
 from __future__ import annotations
 
@@ -22,6 +25,9 @@ import numpy as np
 DEFAULT_FORBIDDEN = ("torch", "jax", "tensorflow", "sklearn")
 NUMPY_ONLY_HINT = "this assignment is NumPy only. Remove the import and write it with NumPy."
 SHAPE_HINT = "Check the shapes in the docstring and which axes you sum, reshape or transpose."
+LAZY_HINT = "Return a list, not a lazy `map`, `filter` or generator: wrap it in list(...)."
+MAX_SIZE = 10_000_000  # values a checked array may hold unless a test allows more
+LAZY_TYPES = ("map", "filter", "generator", "zip", "reversed", "enumerate", "itertools", "dict_values", "dict_keys")
 VALUES_HINT = "Check your computation against the formula in the docstring."
 _KIND_NAMES = {
     "b": "boolean", "i": "signed integer", "u": "unsigned integer",
@@ -64,15 +70,29 @@ def _shape_str(shape: Sequence[int]) -> str:
     return str(tuple(int(s) for s in shape))
 
 
-def _describe_type(value: Any) -> str:
-    """Name a value's type in words a student recognises."""
+def _type_name(value: Any) -> str:
+    """Return the type name of a value, or of the object a proxy stands for in the submission's process."""
     remote = getattr(type(value), "remote_type_name", None)
     if remote is not None:  # an object living in the submission's process
-        return f"a `{value.remote_type_name}` object"
+        return str(value.remote_type_name)
+    return type(value).__name__
+
+
+def _describe_type(value: Any) -> str:
+    """Name a value's type in words a student recognises."""
+    if getattr(type(value), "remote_type_name", None) is not None:
+        return f"a `{_type_name(value)}` object"
     kind = type(value)
+    if kind in (list, tuple):
+        return f"a {kind.__name__} of {len(value)} item{'' if len(value) == 1 else 's'}"
     if kind.__module__ == "builtins":
         return f"a {kind.__name__}"
     return f"a {kind.__module__}.{kind.__qualname__}"
+
+
+def _is_lazy(value: Any) -> bool:
+    """Return whether ``value`` is an iterator a student may have returned instead of a list."""
+    return _type_name(value) in LAZY_TYPES or type(value).__module__ == "itertools"
 
 
 def _as_array(name: str, got: Any, hint: str) -> np.ndarray:
@@ -107,6 +127,82 @@ def assert_shape(name: str, got: Any, expected_shape: Sequence[int], hint: str =
             f"`{name}` has the wrong shape: got {_shape_str(arr.shape)}, "
             f"expected {_shape_str(expected_shape)}. " + _next(hint, SHAPE_HINT)
         )
+
+
+def _shape_fits(shape: Sequence[int], expected: Sequence[int | None]) -> bool:
+    return len(shape) == len(expected) and all(e is None or int(e) == s for s, e in zip(shape, expected, strict=True))
+
+
+def _expected_shape_str(shape: Sequence[int | None]) -> str:
+    """Format an expected shape; None, any length on that axis, shows as 'any'."""
+    items = ["any" if s is None else str(int(s)) for s in shape]
+    return f"({items[0]},)" if len(items) == 1 else "(" + ", ".join(items) + ")"
+
+
+def _kinds_in_words(kinds: str) -> str:
+    return " or ".join(_KIND_NAMES.get(k, repr(k)) for k in kinds)
+
+
+def assert_array(name: str, value: Any, shape: Sequence[int | None] | None = None, dtype_kind: str = "biuf",
+                 max_size: int = MAX_SIZE, hint: str = "") -> np.ndarray:
+    """Fail unless ``value`` is an array (or a number) of the expected structure; return it as an ndarray.
+
+    Checks, in order and before any arithmetic: defined, type, shape (None in ``shape``
+    accepts any length on that axis), size (at most ``max_size`` values), and dtype kind
+    (a string of NumPy kinds: 'f' floats, 'iu' integers, 'biuf' any number).
+    """
+    assert_defined(name, value)
+    arr = _as_array(name, value, hint)
+    if shape is not None and not _shape_fits(arr.shape, shape):
+        raise AssertionError(
+            f"`{name}` has the wrong shape: got {_shape_str(arr.shape)}, "
+            f"expected {_expected_shape_str(shape)}. " + _next(hint, SHAPE_HINT)
+        )
+    if arr.size > max_size:
+        raise AssertionError(
+            f"`{name}` is too large: got {arr.size} values (shape {_shape_str(arr.shape)}), "
+            f"expected at most {max_size}. " + _next(hint, SHAPE_HINT)
+        )
+    if arr.dtype.kind not in dtype_kind:
+        raise AssertionError(
+            f"`{name}` has the wrong dtype: got {arr.dtype}, expected a {_kinds_in_words(dtype_kind)} dtype. "
+            + _next(hint, "Check the dtype your arrays are created with and any astype calls.")
+        )
+    return arr
+
+
+def assert_tuple(name: str, value: Any, parts: Sequence[str], hint: str = "") -> tuple[Any, ...]:
+    """Fail unless ``value`` holds exactly the values ``parts`` names, e.g. ``("out", "cache")``; return them.
+
+    A list is accepted as a tuple. Use it on what a student's function returned, before unpacking.
+    """
+    expected = f"a tuple ({', '.join(parts)})" if len(parts) > 1 else f"a tuple ({parts[0]},)"
+    step = _next(hint, "Return every value the docstring lists, in that order.")
+    if value is None:
+        raise AssertionError(f"`{name}` returned None, expected {expected}. {step}")
+    if not isinstance(value, tuple | list):
+        lazy = f" {LAZY_HINT}" if _is_lazy(value) else ""
+        raise AssertionError(f"`{name}` returned {_describe_type(value)}, expected {expected}.{lazy} {step}")
+    if len(value) != len(parts):
+        raise AssertionError(f"`{name}` returned {len(value)} values, expected {len(parts)}: {expected}. {step}")
+    return tuple(value)
+
+
+def assert_sequence(name: str, value: Any, length: int | None = None, max_length: int = MAX_SIZE,
+                    hint: str = "") -> list[Any]:
+    """Fail unless ``value`` is a list (a tuple or 1-D array will do) of ``length`` items; return it as a list."""
+    assert_defined(name, value)
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        n = int(value.shape[0])
+    elif isinstance(value, list | tuple):
+        n = len(value)
+    else:
+        step = LAZY_HINT if _is_lazy(value) else _next(hint, "Return a list as the docstring says.")
+        raise AssertionError(f"`{name}` has the wrong type: got {_describe_type(value)}, expected a list. {step}")
+    if (length is not None and n != length) or n > max_length:
+        want = length if length is not None else f"at most {max_length}"
+        raise AssertionError(f"`{name}` has the wrong length: got {n}, expected {want}. " + _next(hint, "Check the docstring."))
+    return list(value)
 
 
 def _dtype_matches(dtype: np.dtype, expected: Any) -> tuple[bool, str]:
@@ -200,7 +296,9 @@ def assert_keys(name: str, got: Any, expected_keys: Iterable[str], hint: str = "
     missing = [k for k in expected_keys if k not in got]
     if missing:
         listed = ", ".join(f"'{k}'" for k in missing)
-        have = ", ".join(f"'{k}'" for k in got) or "none"
+        keys = list(dict.keys(got) if isinstance(got, dict) else got)
+        have = ", ".join(f"'{str(k)[:40]}'" for k in keys[:20]) + (f" and {len(keys) - 20} more" if len(keys) > 20 else "")
+        have = have or "none"
         raise AssertionError(f"`{name}` is missing keys: {listed}; it has {have}. "
                              + _next(hint, "Use the key names given in the docstring."))
 
@@ -218,25 +316,38 @@ def assert_within(name: str, got: Any, expected: float, atol: float, hint: str =
 
 # ---------------------------------------------------------------- gradients
 
+def _evaluate(f: Callable[[np.ndarray], Any], x: np.ndarray, shape: tuple[int, ...] | None) -> np.ndarray:
+    """Return ``f(x)`` as float64 after checking its structure: ``shape``, or a single number when None."""
+    value = f(x)
+    if shape is None:
+        out = assert_array("f(x), the function being differentiated,", value, max_size=1,
+                           hint="Return the loss as a single number.")
+    else:
+        out = assert_array("f(x), the function being differentiated,", value, shape=shape)
+    return out.astype(np.float64)
+
+
 def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray,
                      dout: np.ndarray | None = None, h: float = 1e-5) -> np.ndarray:
     """Return the centered-difference gradient of ``sum(f(x) * dout)`` (or scalar ``f``).
 
     ``x`` must be a float64 array; it is perturbed in place and restored.
-    With ``dout=None``, ``f`` must return a scalar.
+    With ``dout=None``, ``f`` must return a single number; otherwise an array of ``dout``'s
+    shape (checked before any arithmetic on it).
     """
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         raise TypeError(f"numeric_gradient needs a float64 ndarray x, got {type(x).__name__} "
                         f"of dtype {getattr(x, 'dtype', None)}; pass x.astype(np.float64).")
     weight = None if dout is None else np.asarray(dout, dtype=np.float64)
+    shape = None if weight is None else weight.shape
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
         old = x[index]
         try:
             x[index] = old + h
-            plus = np.array(f(x), dtype=np.float64)
+            plus = _evaluate(f, x, shape)
             x[index] = old - h
-            minus = np.array(f(x), dtype=np.float64)
+            minus = _evaluate(f, x, shape)
         finally:
             x[index] = old
         diff = plus - minus if weight is None else (plus - minus) * weight
@@ -249,9 +360,11 @@ def grad_check(name: str, analytic: Any, f: Callable[[np.ndarray], Any], x: np.n
                *, atol: float = 1e-8, h: float = 1e-5) -> None:
     """Fail unless ``analytic`` matches the numeric gradient of ``f`` at ``x``.
 
+    ``analytic`` must have the shape of ``x``, checked before ``f`` is evaluated.
     Differences below ``atol`` are ignored: a true gradient of zero comes out of
     centered differences as rounding noise near 1e-11, a huge relative error.
     """
+    assert_array(name, analytic, shape=x.shape, hint=hint if hint else "")
     numeric = numeric_gradient(f, x, dout, h=h)
     assert_close(name, analytic, numeric, tol=tol, hint=hint, atol=atol,
                  against="the numeric gradient")

@@ -21,3 +21,15 @@ STARTUP_TIMEOUT_MSG = (
 )
 OUTPUT_MSG = "Your code wrote more than the {limit} MiB allowed for output and files (in {test}). Print less."
 UNUSABLE_MSG = "The test could not use what your code returned ({kind}: {error}). Check the return values against the docstring."
+SIGNATURE_MSG = "{name} could not be called as the handout specifies: {handout} ({yours}). Keep the handout's signature."
+CALL_MSG = "{name} could not be called with the test's arguments ({error}). Keep the names and signatures from the handout."
+ATTRIBUTE_MSG = "Your `{owner}` has no attribute `{attr}`, which the handout's `{owner}` defines ({error}). Keep the names from the handout."
+UNFIT_MSG = (
+    "{subject} cannot be used as the test needs it ({error}). Return what the docstring describes "
+    "(a list, tuple, dict or NumPy array); wrap a lazy `map`, `filter` or generator in list(...)."
+)
+REPLY_MSG = (
+    "What {subject} returned cannot be sent to the grader: {error}. "
+    "Return plain values (numbers, lists, tuples, dicts, NumPy arrays of numbers) as the docstring says."
+)
+ITEM_MSG = "{subject} has no item {key} ({error}). Check the keys and the length the docstring gives."

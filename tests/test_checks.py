@@ -53,7 +53,7 @@ def test_assert_defined_accepts_zero():
 
 
 def test_assert_shape_rejects_a_list_naming_its_type():
-    with pytest.raises(AssertionError, match=r"`out` has the wrong type: got a list, expected a NumPy array"):
+    with pytest.raises(AssertionError, match=r"`out` has the wrong type: got a list of 1 item, expected a NumPy array"):
         assert_shape("out", [[1.0, 2.0]], (1, 2))
 
 
@@ -175,7 +175,7 @@ def test_assert_keys_lists_missing_and_present_keys():
 
 
 def test_assert_keys_rejects_a_non_dict():
-    with pytest.raises(AssertionError, match="`history` has the wrong type: got a list, expected a dict"):
+    with pytest.raises(AssertionError, match="`history` has the wrong type: got a list of 2 items, expected a dict"):
         assert_keys("history", [1, 2], ["loss_history"])
 
 

@@ -2,33 +2,47 @@
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
+import re
+import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
 from autograder.isolation.confine import OUTPUT_LIMIT_BYTES
 from autograder.isolation.loader import MissingDefinition, SubmissionImportError, SubmissionRejected
 from autograder.outcomes import (
+    ATTRIBUTE_MSG,
+    CALL_MSG,
     CRASH_MSG,
     CRASHED,
     ERRORED,
     FAILED,
     GRADER_ERROR,
     GRADER_ERROR_MSG,
+    ITEM_MSG,
     NOT_ATTEMPTED,
     NOT_ATTEMPTED_MSG,
     OOM_MSG,
     OUTPUT_MSG,
+    REPLY_MSG,
+    SIGNATURE_MSG,
     STARTUP_TIMEOUT_MSG,
     TIMED_OUT,
     TIMEOUT_MSG,
+    UNFIT_MSG,
     UNUSABLE_MSG,
 )
 from autograder.referee.proxies import (
+    GraderFault,
     NotAttempted,
     StartupCrashed,
     StartupTimedOut,
     StudentCrashed,
     StudentError,
+    StudentMismatch,
     StudentOutOfMemory,
     StudentOutputLimit,
 )
@@ -38,6 +52,172 @@ class TestTimeout(BaseException):
     """Raised by the per-test alarm; a BaseException so `except Exception` in student code cannot swallow it."""
 
     __test__ = False
+
+# ---------------------------------------------------------------- the handout's definitions (the reference solution)
+
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+MAX_SHOWN = 300
+
+
+class _Source:
+    """A default value shown as it is written in the handout (`config=None`)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str) -> ast.Module | None:
+    try:
+        return ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _handout_node(reference: Path | None, ref: tuple[str, ...]) -> tuple[ast.AST | None, ast.ClassDef | None]:
+    """Return the reference's definition named by `ref` (see `Origin`) and the class it sits in, or (None, None)."""
+    if reference is None or len(ref) < 2:
+        return None, None
+    module, *names = ref
+    files = [reference / f"{module}.py"] if module else sorted(reference.glob("*.py"))
+    for file in files:
+        node: ast.AST | None = _parsed(str(file))
+        owner = None
+        for name in names:
+            if not isinstance(node, ast.Module | ast.ClassDef):
+                node = None
+                break
+            owner = node if isinstance(node, ast.ClassDef) else None
+            node = next((n for n in node.body if isinstance(n, DEFINITIONS) and n.name == name), None)
+        if node is not None:
+            return node, owner
+    return None, None
+
+
+def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef, drop_first: bool) -> inspect.Signature:
+    """Build an `inspect.Signature` from a function's source, defaults shown as written."""
+    a, P = fn.args, inspect.Parameter
+    positional = [*a.posonlyargs, *a.args]
+    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    params = [
+        P(arg.arg, P.POSITIONAL_ONLY if i < len(a.posonlyargs) else P.POSITIONAL_OR_KEYWORD,
+          default=P.empty if d is None else _Source(ast.unparse(d)))
+        for i, (arg, d) in enumerate(zip(positional, defaults, strict=True))
+    ]  # fmt: skip
+    params = params[1:] if drop_first else params
+    if a.vararg:
+        params.append(P(a.vararg.arg, P.VAR_POSITIONAL))
+    for arg, d in zip(a.kwonlyargs, a.kw_defaults, strict=True):
+        params.append(P(arg.arg, P.KEYWORD_ONLY, default=P.empty if d is None else _Source(ast.unparse(d))))
+    if a.kwarg:
+        params.append(P(a.kwarg.arg, P.VAR_KEYWORD))
+    return inspect.Signature(params)
+
+
+def _handout_signature(reference: Path | None, ref: tuple[str, ...]) -> tuple[inspect.Signature, str] | None:
+    """Return the handout's signature of the callable `ref` names and how to show it: `affine_forward(x, w, b)`."""
+    node, owner = _handout_node(reference, ref)
+    if isinstance(node, ast.ClassDef):
+        init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        return (_signature(init, drop_first=True), node.name) if init is not None else None
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
+        return _signature(node, drop_first=owner is not None and not static), node.name
+    return None
+
+
+def _handout_defines(reference: Path | None, ref: tuple[str, ...]) -> bool | None:
+    """Return whether the handout's class `ref[:-1]` has attribute `ref[-1]`; None when the class is unknown."""
+    cls, _ = _handout_node(reference, ref[:-1])
+    if not isinstance(cls, ast.ClassDef):
+        return None
+    attr = ref[-1]
+    for node in ast.walk(cls):
+        if isinstance(node, DEFINITIONS) and node.name == attr:
+            return True
+        if isinstance(node, ast.Name | ast.Attribute) and isinstance(node.ctx, ast.Store):
+            if getattr(node, "id", None) == attr or (getattr(node, "attr", None) == attr and isinstance(node.value, ast.Name) and node.value.id == "self"):
+                return True
+    return False
+
+
+def _binds(signature: inspect.Signature, positional: int, keywords: tuple[str, ...]) -> bool:
+    try:
+        signature.bind(*range(positional), **dict.fromkeys(keywords))
+    except TypeError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- requests the student's object could not take
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 5] + " [...]"
+
+
+def _instructor_error(test: str, reason: str) -> tuple[str, str]:
+    """Log why a test's request is the test's own mistake; the student sees only the grader-error message."""
+    sys.stderr.write(f"autograder: {test}: the test's own mistake, not the submission's: {reason}\n")
+    return GRADER_ERROR, GRADER_ERROR_MSG.format(test=test)
+
+
+def _mismatched_call(exc: StudentMismatch, test: str, reference: Path | None) -> tuple[str, str]:
+    error = f"{exc.error_type}: {_short(exc.message)}"
+    found = _handout_signature(reference, exc.origin.ref)
+    if found is None:
+        return FAILED, CALL_MSG.format(name=exc.origin.label, error=error)
+    signature, name = found
+    handout = _short(f"{name}{signature}")
+    if exc.call is not None and not _binds(signature, *exc.call):
+        return _instructor_error(test, f"{exc}. The handout's {handout} cannot take these arguments either.")
+    why = _short(re.sub(r"^[\w.<>]+\(\) ", "", exc.message))
+    yours = f"yours is {exc.signature}: {why}" if exc.signature else f"yours is a `{exc.object}`, not a function"
+    return FAILED, SIGNATURE_MSG.format(name=exc.origin.label, handout=handout, yours=yours)
+
+
+def _mismatched_attribute(exc: StudentMismatch, test: str, reference: Path | None) -> tuple[str, str]:
+    error = f"{exc.error_type}: {_short(exc.message)}"
+    ref = (*exc.origin.ref, exc.attr) if exc.attr else exc.origin.ref
+    known = _handout_defines(reference, ref) if len(ref) >= 3 else None
+    if known is False:
+        return _instructor_error(test, f"{exc}. The handout's `{ref[-2]}` has no attribute `{ref[-1]}` either.")
+    if known:
+        return FAILED, ATTRIBUTE_MSG.format(owner=ref[-2], attr=ref[-1], error=error)
+    return FAILED, UNFIT_MSG.format(subject=_subject(exc), error=error)
+
+
+def _subject(exc: StudentMismatch) -> str:
+    """Name what the test could not use, with its type: "The `map` object from `train.train`"."""
+    label = exc.origin.label
+    if exc.object and f"`{exc.object}`" not in label:
+        label = f"{label} (a `{exc.object}`)"
+    return label[:1].upper() + label[1:]
+
+
+def _classify_mismatch(exc: StudentMismatch, test: str, settings: Any) -> tuple[str, str]:
+    """Decide whose fault a request the student's object could not take is, with the handout as the judge."""
+    if exc.origin.helper:
+        return _instructor_error(test, f"{exc}. That is the test's own helper (sent by `submission.define`).")
+    reference = getattr(settings, "reference", None)
+    error = f"{exc.error_type}: {_short(exc.message)}"
+    if exc.op == "reply":
+        subject = f"`{exc.origin.ref[-1]}.{exc.attr}`" if exc.attr and exc.origin.ref else exc.origin.label
+        return FAILED, REPLY_MSG.format(subject=subject, error=_short(exc.message))
+    if exc.op == "call":
+        return _mismatched_call(exc, test, reference)
+    if exc.op in ("getattr", "setattr") and exc.error_type == "AttributeError":
+        return _mismatched_attribute(exc, test, reference)
+    if exc.op == "getitem" and exc.error_type in ("KeyError", "IndexError"):
+        return FAILED, ITEM_MSG.format(subject=_subject(exc), key=_short(exc.message), error=error)
+    return FAILED, UNFIT_MSG.format(subject=_subject(exc), error=error)
+
+
+# ---------------------------------------------------------------- exceptions
+
 
 def _student_frames(tb: Any, roots: list[str]) -> list[traceback.FrameSummary]:
     frames = traceback.extract_tb(tb)
@@ -101,6 +281,10 @@ def _classify_remote(exc: BaseException, test: str, settings: Any) -> tuple[str,
         return ERRORED, exc.trace
     if isinstance(exc, SubmissionImportError) and exc.__cause__ is None:
         return ERRORED, str(exc)
+    if isinstance(exc, StudentMismatch):
+        return _classify_mismatch(exc, test, settings)
+    if isinstance(exc, GraderFault):
+        return GRADER_ERROR, GRADER_ERROR_MSG.format(test=test)
     return None
 
 
