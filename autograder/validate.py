@@ -82,6 +82,19 @@ def _coverage(assignment: Assignment, result: SubmissionResult) -> tuple[list[st
     return problems, warnings
 
 
+LOG_CHARS = 6000
+
+
+def _grader_logs(folder: Path) -> str:
+    """Return the referee's own messages about grader errors (a fixture typo, a broken test file)."""
+    texts = []
+    for path in sorted(folder.glob("*.txt")) if folder.is_dir() else []:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        texts.append(f"--- {path.name}\n" + "\n".join(lines)[-LOG_CHARS:])
+    return "\n".join(texts)
+
+
 def validate(assignment: Assignment) -> Validation:
     """Validate the spec, the stubs against the solution, and grade both."""
     report = Validation(assignment.id)
@@ -90,7 +103,10 @@ def validate(assignment: Assignment) -> Validation:
     with tempfile.TemporaryDirectory(prefix="autograder-validate-") as tmp:
         report.solution = grade_one(assignment, assignment.solution, Path(tmp), "solution", force=True)
         report.template = grade_one(assignment, assignment.template, Path(tmp), "template", force=True)
+        logs = _grader_logs(Path(tmp) / "logs")
     sol, tpl = report.solution, report.template
+    if logs:
+        report.problems.append(f"grader errors; what pytest said:\n{logs}")
     failing = [f"{t.name} ({t.outcome}): {t.output[:300]}" for t in sol.tests if t.outcome != "passed"]
     if sol.status != "graded" or failing or not sol.tests:
         report.problems.append(f"the solution scores {sol.score:g}/{sol.max_score:g} ({sol.status}); failing: {failing or sol.output}")

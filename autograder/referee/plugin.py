@@ -24,7 +24,7 @@ from autograder.isolation import cgroups, zygote
 from autograder.isolation.confine import NONE, Confinement, facts, interpreter_paths, kill_uid, package_dirs, student_uid
 from autograder.isolation.loader import BrokenModule, ModuleSet, SubmissionRejected, load_modules
 from autograder.isolation.zygote import Zygote
-from autograder.outcomes import CRASHED, FAILED, GRADER_ERROR, OOM_MSG, PASSED
+from autograder.outcomes import CRASHED, FAILED, GRADER_ERROR, GRADER_ERROR_MSG, OOM_MSG, PASSED
 from autograder.referee.classify import TestTimeout, classify
 from autograder.referee.proxies import RemoteSubmission
 
@@ -182,14 +182,31 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     tests = [{"id": _test_id(i), "points": _points(i), "hidden": _hidden(i)} for i in session.items]
     session.config.stash[EVENTS].write(event="collected", tests=tests)
+    _report_collection_errors(session, tests)
     roots = {str(Path(i.path).parent) for i in session.items}
     session.config.stash[TESTS_ROOT] = os.path.commonpath(sorted(roots)) if roots else "\0"
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
-        # A broken test file is the grader's fault; record it so the engine reports it as such.
+        # A broken test file (an unknown marker, an import error) is the instructor's mistake:
+        # the real message goes to the log, and every test is a grader error (never the student's).
         sys.stderr.write(f"autograder: collecting {report.nodeid} failed:\n{report.longreprtext}\n")
+        COLLECT_ERRORS.append(report.nodeid or "the test folder")
+
+
+COLLECT_ERRORS: list[str] = []
+
+
+def _report_collection_errors(session: pytest.Session, tests: list[dict[str, Any]]) -> None:
+    """Give every collected test a grader error when a test file could not be collected."""
+    if not COLLECT_ERRORS:
+        return
+    events = session.config.stash[EVENTS]
+    for test in tests:
+        message = GRADER_ERROR_MSG.format(test=test["id"]) + f" (collecting {', '.join(COLLECT_ERRORS)} failed)"
+        events.write(event="start", id=test["id"])
+        events.write(event="result", id=test["id"], outcome=GRADER_ERROR, message=message, duration_s=0.0)
 
 
 def _alarm(seconds: float) -> Callable[[], None]:
