@@ -6,14 +6,18 @@ import os
 import platform
 import shutil
 import tempfile
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from autograder.course import Assignment
 from autograder.exporters.gradebook import write_gradebook
+from autograder.intake.names import file_stem, printable
 from autograder.intake.staging import StagedSubmission, SubmissionError, stage, submission_name
 from autograder.results import SubmissionResult, build_result, error_result, read_result, write_result
+from autograder.results.fingerprint import grading_fingerprint
+from autograder.results.store import result_path, write_atomic
 from autograder.runners.local import run_tests
 
 GRADEBOOK = "grades.csv"
@@ -36,25 +40,51 @@ def expand_sources(paths: list[Path], each: bool) -> list[Path]:
 
 
 def unique_names(sources: list[Path]) -> dict[Path, str]:
-    """Name each submission after its file or folder, adding `-2`, `-3` on clashes."""
+    """Name each submission after its file or folder, made safe for a file name, adding `-2`, `-3` on clashes."""
     names: dict[Path, str] = {}
     taken: set[str] = set()
     for src in sources:
-        base = submission_name(src)
+        base = file_stem(submission_name(src))
         name, n = base, 1
-        while name in taken:
+        while name.casefold() in taken:  # `Alice` and `alice` are one file on a case-insensitive disk
             n += 1
-            name = f"{base}-{n}"
-        taken.add(name)
+            name = file_stem(f"{base}-{n}")
+        taken.add(name.casefold())
         names[src] = name
     return names
 
 
-def _already_graded(out_dir: Path, staged: StagedSubmission, version: str) -> SubmissionResult | None:
-    old = read_result(out_dir / f"{staged.name}.json")
-    if old and old.submission_sha256 == staged.sha256 and old.assignment_version == version and old.status != "grader error":
+def _already_graded(out_dir: Path, staged: StagedSubmission, fingerprint: str) -> SubmissionResult | None:
+    """Return the earlier result when the submission and everything that decides its grade are unchanged."""
+    old = read_result(result_path(out_dir, staged.name))
+    if old and old.submission_sha256 == staged.sha256 and old.grading_fingerprint == fingerprint and old.status != "grader error":
         return old
     return None
+
+
+def _log(out_dir: Path, name: str, text: str) -> None:
+    """Write the engine's own log of a grader error to `OUT/logs/<name>.stderr.txt`."""
+    (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+    write_atomic(out_dir / "logs" / f"{file_stem(name)}.stderr.txt", printable(text))
+
+
+def _grade_staged(
+    assignment: Assignment, staged: StagedSubmission, work: Path, out_dir: Path, tests: list[Path] | None, isolate: bool,
+    original: str, fingerprint: str,
+) -> SubmissionResult:  # fmt: skip
+    spec = assignment.spec
+    run = run_tests(
+        spec, tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution,
+        hide=hidden_paths(assignment, out_dir), isolate=isolate,
+    )  # fmt: skip
+    metadata = {"seed": spec.seed, "device": "cpu", "python": platform.python_version(), "notes": staged.notes,
+                "staging_s": round(staged.seconds, 3)}  # fmt: skip
+    result = build_result(
+        spec, staged.name, staged.sha256, run, metadata, original_name=original, fingerprint=fingerprint, staging_s=staged.seconds
+    )
+    if result.status == "grader error":
+        _log(out_dir, staged.name, run.stderr_tail)
+    return result
 
 
 def grade_one(
@@ -65,32 +95,28 @@ def grade_one(
     tests: list[Path] | None = None,
     force: bool = False,
     isolate: bool = True,
+    fingerprint: str | None = None,
 ) -> SubmissionResult:
     """Grade one submission and write `OUT/<name>.json`; never raises for a bad submission."""
     spec = assignment.spec
-    name = name or submission_name(source)
-    work = Path(tempfile.mkdtemp(prefix=f"autograder-{name}-"))
+    original = printable(submission_name(source))
+    name = file_stem(name or submission_name(source))
+    fingerprint = fingerprint or grading_fingerprint(assignment, tests)
+    work = Path(tempfile.mkdtemp(prefix="autograder-"))
     os.chmod(work, 0o711)  # the submission's own process may enter, not list
     try:
         try:
             staged = stage(source, spec, work / "submission", name)
         except SubmissionError as exc:
-            return _write(error_result(spec, name, f"Your submission could not be read: {exc}"), out_dir)
+            message = f"Your submission could not be read: {exc}"
+            return _write(error_result(spec, name, message, original_name=original, fingerprint=fingerprint), out_dir)
         except Exception as exc:  # noqa: BLE001 - an unforeseen way to be unreadable must not stop the batch
+            _log(out_dir, name, traceback.format_exc())
             message = f"Your submission could not be read ({type(exc).__name__}). Resubmit your handout folder as a plain .zip."
-            return _write(error_result(spec, name, message), out_dir)
-        if not force and (old := _already_graded(out_dir, staged, spec.version)):
+            return _write(error_result(spec, name, message, original_name=original, fingerprint=fingerprint), out_dir)
+        if not force and (old := _already_graded(out_dir, staged, fingerprint)):
             return old
-        run = run_tests(
-            spec, tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution,
-            hide=hidden_paths(assignment, out_dir), isolate=isolate,
-        )  # fmt: skip
-        metadata = {"seed": spec.seed, "device": "cpu", "python": platform.python_version(), "notes": staged.notes}
-        result = build_result(spec, name, staged.sha256, run, metadata)
-        if result.status == "grader error":
-            (out_dir / "logs").mkdir(parents=True, exist_ok=True)
-            (out_dir / "logs" / f"{name}.stderr.txt").write_text(run.stderr_tail, encoding="utf-8")
-        return _write(result, out_dir)
+        return _write(_grade_staged(assignment, staged, work, out_dir, tests, isolate, original, fingerprint), out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -117,6 +143,25 @@ def prepare_data(assignment: Assignment) -> None:
             loaders[name](seed=assignment.spec.seed)
 
 
+def _internal_error(assignment: Assignment, out_dir: Path, name: str, source: Path, exc: BaseException) -> SubmissionResult:
+    """Return (and try to write) the grader-error result of a submission whose grading raised."""
+    _log_quietly(out_dir, name, "".join(traceback.format_exception(exc)))
+    message = f"Internal grading error ({type(exc).__name__}: {exc}); this is not your fault."
+    result = error_result(assignment.spec, name, message, status="grader error", original_name=printable(submission_name(source)))
+    try:
+        write_result(result, out_dir)
+    except OSError:
+        pass  # the gradebook still lists it
+    return result
+
+
+def _log_quietly(out_dir: Path, name: str, text: str) -> None:
+    try:
+        _log(out_dir, name, text)
+    except OSError:
+        pass
+
+
 def grade_batch(
     assignment: Assignment,
     sources: Iterable[Path],
@@ -132,15 +177,18 @@ def grade_batch(
     for stale in out_dir.glob(".*.tmp"):  # left by a batch killed mid-write; the result was never published
         stale.unlink(missing_ok=True)
     prepare_data(assignment)
+    fingerprint = grading_fingerprint(assignment)
     results: list[SubmissionResult] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate): name for src, name in names.items()}
+        futures = {
+            pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate, fingerprint): (src, name)
+            for src, name in names.items()
+        }
         for future in as_completed(futures):
             try:
                 result = future.result()
             except Exception as exc:  # noqa: BLE001 - our failure on one submission must not stop the batch
-                message = f"Internal grading error ({type(exc).__name__}: {exc}); this is not your fault."
-                result = _write(error_result(assignment.spec, futures[future], message, status="grader error"), out_dir)
+                result = _internal_error(assignment, out_dir, futures[future][1], futures[future][0], exc)
             results.append(result)
             if on_done:
                 on_done(result)
@@ -149,10 +197,10 @@ def grade_batch(
 
 
 def _all_results(out_dir: Path, assignment: Assignment, fresh: list[SubmissionResult]) -> list[SubmissionResult]:
-    """Return this batch's results plus earlier ones in the same folder, for one gradebook."""
+    """Return this batch's results plus earlier ones in the same folder (unreadable or foreign files skipped), for one gradebook."""
     by_name = {r.submission: r for r in fresh}
-    for path in out_dir.glob("*.json"):
-        old = read_result(path)
-        if old and old.assignment == assignment.id and old.submission not in by_name:
+    for path in sorted(out_dir.glob("*.json")):
+        old = read_result(path) if path.is_file() else None
+        if old and old.assignment == assignment.id and old.submission not in by_name and path == result_path(out_dir, old.submission):
             by_name[old.submission] = old
     return list(by_name.values())
