@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import socket
 import struct
 import tracemalloc
@@ -20,7 +21,12 @@ from autograder.isolation import wire
 from autograder.isolation.wire import Handle, WireError, decode, encode
 
 MB = 2**20
-FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("WIRE_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def frame(header: Any = None, blobs: list[bytes] | tuple[bytes, ...] = (), raw: bytes | None = None) -> bytes:
@@ -65,7 +71,9 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, list | tuple):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
-        return len(a) == len(b) and all(same(ka, kb) and same(va, vb) for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True))
+        return len(a) == len(b) and all(
+            same(ka, kb) and same(va, vb) for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True)
+        )
     if isinstance(a, np.random.Generator):
         return same(a.bit_generator.state, b.bit_generator.state)
     return a == b
@@ -95,9 +103,37 @@ def assert_valid_text(value: Any) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [None, True, False, 0, -7, 2**63, -(2**63) - 1, 3**5000, 10**5000, 1.5, -0.0, math.inf, -math.inf, math.nan, 1e-320,
-     complex(1, -2), complex(math.nan, -0.0), "", "plain", "a,b:[c]{d}\"\\\n", "é😀\u2028", b"", b"\x00\xff" * 10,
-     [], (), {}, [1, [2, (3, {"k": [None]})]], (1,), {"a": 1, 2: "b", (3, "c"): [4], None: 5, b"k": 6.0, 1.5: 7}],
+    [
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**63,
+        -(2**63) - 1,
+        3**5000,
+        10**5000,
+        1.5,
+        -0.0,
+        math.inf,
+        -math.inf,
+        math.nan,
+        1e-320,
+        complex(1, -2),
+        complex(math.nan, -0.0),
+        "",
+        "plain",
+        'a,b:[c]{d}"\\\n',
+        "é😀\u2028",
+        b"",
+        b"\x00\xff" * 10,
+        [],
+        (),
+        {},
+        [1, [2, (3, {"k": [None]})]],
+        (1,),
+        {"a": 1, 2: "b", (3, "c"): [4], None: 5, b"k": 6.0, 1.5: 7},
+    ],
     ids=lambda v: type(v).__name__,
 )
 def test_plain_values_round_trip(value: Any) -> None:
@@ -137,7 +173,14 @@ def test_any_array_layout_crosses_with_same_values_shape_and_dtype(arr: np.ndarr
 
 
 def test_numpy_scalars_and_dtypes_cross_exactly() -> None:
-    for scalar in (np.float32(1.25), np.int8(-3), np.uint64(2**64 - 1), np.longdouble(1) / 3, np.complex64(1 - 2j), np.float16(np.nan)):
+    for scalar in (
+        np.float32(1.25),
+        np.int8(-3),
+        np.uint64(2**64 - 1),
+        np.longdouble(1) / 3,
+        np.complex64(1 - 2j),
+        np.float16(np.nan),
+    ):
         assert same(round_trip(scalar), scalar)
     assert round_trip(np.bool_(True)) is True  # NumPy booleans arrive as Python booleans
     assert round_trip(np.dtype(">f4")) == np.dtype(">f4")
@@ -153,7 +196,15 @@ def test_subclasses_cross_as_their_plain_base_type() -> None:
     class Text(str):
         pass
 
-    values = [OrderedDict(a=1, b=2), defaultdict(list, {"a": [1]}), Counter("aab"), point, Tagged([1, 2]), Text("t"), bytearray(b"ab")]
+    values = [
+        OrderedDict(a=1, b=2),
+        defaultdict(list, {"a": [1]}),
+        Counter("aab"),
+        point,
+        Tagged([1, 2]),
+        Text("t"),
+        bytearray(b"ab"),
+    ]
     expected = [{"a": 1, "b": 2}, {"a": [1]}, {"a": 2, "b": 1}, (1, [2]), [1, 2], "t", b"ab"]
     for value, want in zip(values, expected, strict=True):
         for to_handle in (None, lambda obj: Handle(1, "x")):
@@ -208,8 +259,29 @@ def test_default_budget_accepts_every_encoded_message() -> None:
 # --- hostile messages: WireError, with bounded memory ---
 
 
-@pytest.mark.parametrize("dtype", ["V2000000000", "V8", "S2000000000", "U500000000", "O", "M8[ns]", "m8", "<M8", "f8,f8", "(1000000000,)f8",
-                                   "<f64", "<i3", "b1 ", "float64", "?", 7, None, ["<f8"]])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        "V2000000000",
+        "V8",
+        "S2000000000",
+        "U500000000",
+        "O",
+        "M8[ns]",
+        "m8",
+        "<M8",
+        "f8,f8",
+        "(1000000000,)f8",
+        "<f64",
+        "<i3",
+        "b1 ",
+        "float64",
+        "?",
+        7,
+        None,
+        ["<f8"],
+    ],
+)
 def test_only_numeric_dtypes_are_accepted(dtype: Any) -> None:
     assert_refused(frame({"~np": 0, "dtype": dtype}, [bytes(8)]))
     assert_refused(frame({"~nd": 0, "dtype": dtype, "shape": [1]}, [bytes(8)]))
@@ -224,7 +296,13 @@ def test_old_count_allocating_scalar_is_refused() -> None:
 @pytest.mark.parametrize("tag", ["~nd", "~bytes", "~np"])
 def test_a_blob_is_used_at_most_once(tag: str) -> None:
     blob = bytes(4 * MB)
-    entry = {"~nd": 0, "dtype": "<f8", "shape": [MB // 2]} if tag == "~nd" else {"~np": 0, "dtype": "<f8"} if tag == "~np" else {"~bytes": 0}
+    entry = (
+        {"~nd": 0, "dtype": "<f8", "shape": [MB // 2]}
+        if tag == "~nd"
+        else {"~np": 0, "dtype": "<f8"}
+        if tag == "~np"
+        else {"~bytes": 0}
+    )
     error = assert_refused(frame([entry] * 100, [blob]), peak_mb=4 + 1)
     assert "blob 0" in str(error) or "does not match" in str(error)
 
@@ -249,7 +327,9 @@ def test_budget_bounds_the_bytes_materialised() -> None:
     assert_refused(encode(2**80_000), max_bytes=1000)
 
 
-@pytest.mark.parametrize("shape", [[2**63, 2**63], [10**30], [2**32, 2**32, 0], [-1], [True], ["3"], [1.0], [1] * 65, 3, None, [[1]]])
+@pytest.mark.parametrize(
+    "shape", [[2**63, 2**63], [10**30], [2**32, 2**32, 0], [-1], [True], ["3"], [1.0], [1] * 65, 3, None, [[1]]]
+)
 def test_implausible_shapes_are_refused(shape: Any) -> None:
     assert_refused(frame({"~nd": 0, "dtype": "<f8", "shape": shape}, [b""]))
 
@@ -262,8 +342,20 @@ def test_shape_must_match_blob() -> None:
 def test_length_prefixes_are_checked() -> None:
     good = encode([b"abc", np.ones(3)])
     q = struct.Struct("<Q").pack
-    cases = [b"", b"\x01", q(2**64 - 1), q(2**63) + b"null", q(100) + b"null", q(4) + b"null", q(4) + b"null" + q(2**64 - 1),
-             q(4) + b"null" + q(1) + q(2**63), q(4) + b"null" + q(1) + q(10) + b"abc", good + b"\x00", good[:-1], good[:20]]
+    cases = [
+        b"",
+        b"\x01",
+        q(2**64 - 1),
+        q(2**63) + b"null",
+        q(100) + b"null",
+        q(4) + b"null",
+        q(4) + b"null" + q(2**64 - 1),
+        q(4) + b"null" + q(1) + q(2**63),
+        q(4) + b"null" + q(1) + q(10) + b"abc",
+        good + b"\x00",
+        good[:-1],
+        good[:20],
+    ]
     for data in cases:
         assert_refused(data)
 
@@ -287,14 +379,50 @@ def test_largest_accepted_header_stays_within_tens_of_megabytes() -> None:
 @pytest.mark.parametrize(
     "header",
     [
-        {"~int": "1" * 1000 + "g"}, {"~int": 12}, {"~int": " 12"}, {"~int": "1_0"}, {"~complex": [10**400, 0]},
-        {"~complex": [1, 2]}, {"~complex": [1.0]}, {"~complex": "1+2j"}, {"~tuple": 5}, {"~dict": [1]}, {"~dict": 5},
-        {"~dict": [{"~tuple": [[]]}, 1]}, {"~dict": [[1], 1]}, {"~dict": [{"~dict": []}, 1]}, {"~list": []}, {"~float": "1e999999"},
-        {"~handle": "1", "type": "x", "text": ""}, {"~handle": 1, "type": 5, "text": ""}, {"~handle": 1, "type": "x"},
-        {"~dtype": "<f8", "type": 1}, {"~nd": 0}, {"~tuple": [], "extra": 1}, {}, {"x": 1}, 10**25, -(10**21),
-        {"~rng": "PCG64", "state": 5}, {"~rng": "Nope", "state": {}}, {"~rng": "MT19937", "state": {"bit_generator": "MT19937"}},
-        {"~rng": "PCG64", "state": {"~dict": ["bit_generator", "PCG64", "state", {"~dict": ["state", {"~int": "f" * 100}, "inc", 1]},
-                                              "has_uint32", 0, "uinteger", 0]}},
+        {"~int": "1" * 1000 + "g"},
+        {"~int": 12},
+        {"~int": " 12"},
+        {"~int": "1_0"},
+        {"~complex": [10**400, 0]},
+        {"~complex": [1, 2]},
+        {"~complex": [1.0]},
+        {"~complex": "1+2j"},
+        {"~tuple": 5},
+        {"~dict": [1]},
+        {"~dict": 5},
+        {"~dict": [{"~tuple": [[]]}, 1]},
+        {"~dict": [[1], 1]},
+        {"~dict": [{"~dict": []}, 1]},
+        {"~list": []},
+        {"~float": "1e999999"},
+        {"~handle": "1", "type": "x", "text": ""},
+        {"~handle": 1, "type": 5, "text": ""},
+        {"~handle": 1, "type": "x"},
+        {"~dtype": "<f8", "type": 1},
+        {"~nd": 0},
+        {"~tuple": [], "extra": 1},
+        {},
+        {"x": 1},
+        10**25,
+        -(10**21),
+        {"~rng": "PCG64", "state": 5},
+        {"~rng": "Nope", "state": {}},
+        {"~rng": "MT19937", "state": {"bit_generator": "MT19937"}},
+        {
+            "~rng": "PCG64",
+            "state": {
+                "~dict": [
+                    "bit_generator",
+                    "PCG64",
+                    "state",
+                    {"~dict": ["state", {"~int": "f" * 100}, "inc", 1]},
+                    "has_uint32",
+                    0,
+                    "uinteger",
+                    0,
+                ]
+            },
+        },
         {"~rng": "MT19937", "state": {"~dict": ["bit_generator", "MT19937", "state", {"~dict": ["key", [1, 2], "pos", 0]}]}},
     ],
     ids=lambda h: str(h)[:50],
@@ -304,7 +432,13 @@ def test_malformed_entries_are_refused(header: Any) -> None:
 
 
 def test_unhashable_keys_are_refused() -> None:
-    for key in ([], {"~dict": []}, {"~tuple": [[1]]}, {"~nd": 0, "dtype": "<f8", "shape": [0]}, {"~tuple": [{"~nd": 0, "dtype": "<f8", "shape": [0]}]}):
+    for key in (
+        [],
+        {"~dict": []},
+        {"~tuple": [[1]]},
+        {"~nd": 0, "dtype": "<f8", "shape": [0]},
+        {"~tuple": [{"~nd": 0, "dtype": "<f8", "shape": [0]}]},
+    ):
         blobs = [b""] if "~nd" in json.dumps(key) else []
         assert_refused(frame({"~dict": [key, 1]}, blobs))
 
@@ -363,13 +497,51 @@ def test_frames_cross_a_socket() -> None:
 # --- property-based fuzzing ---
 
 
-DTYPE_TEXTS = ["<f8", ">f8", "|b1", "<i4", "<u2", "<c16", "<f16", "<c32", "<f2", "V8", "S5", "U3", "O", "M8", "m8", "f8,f8", "(2,)f8", "|V0"]
+DTYPE_TEXTS = [
+    "<f8",
+    ">f8",
+    "|b1",
+    "<i4",
+    "<u2",
+    "<c16",
+    "<f16",
+    "<c32",
+    "<f2",
+    "V8",
+    "S5",
+    "U3",
+    "O",
+    "M8",
+    "m8",
+    "f8,f8",
+    "(2,)f8",
+    "|V0",
+]
 KEYS = st.sampled_from([*wire.TAGS, "dtype", "shape", "type", "text", "state", "v"]) | st.text(max_size=3)
 SCALAR_JSON = (
-    st.none() | st.booleans() | st.integers(-3, 3) | st.integers() | st.floats() | st.text(max_size=6)
-    | st.sampled_from(DTYPE_TEXTS) | st.sampled_from(list(wire.BIT_GENERATORS))
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=6)
+    | st.sampled_from(DTYPE_TEXTS)
+    | st.sampled_from(list(wire.BIT_GENERATORS))
 )
-JSON_VALUES = st.recursive(SCALAR_JSON, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4), max_leaves=16)
+
+
+def _tagged(inner: st.SearchStrategy) -> st.SearchStrategy:
+    """Objects with one tag's exact keys and arbitrary values: they reach each tag's own checks."""
+    return st.sampled_from(sorted(wire.TAGS)).flatmap(
+        lambda tag: st.fixed_dictionaries({key: inner for key in sorted(wire.TAGS[tag])})
+    )
+
+
+JSON_VALUES = st.recursive(
+    SCALAR_JSON,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4) | _tagged(inner),
+    max_leaves=16,
+)
 
 
 @FUZZ
@@ -391,24 +563,52 @@ def test_arbitrary_headers_and_blobs_only_raise_wire_error(header: Any, blobs: l
 
 
 NUMERIC_DTYPES = (
-    nps.boolean_dtypes() | nps.integer_dtypes(endianness="?") | nps.unsigned_integer_dtypes(endianness="?")
-    | nps.floating_dtypes(endianness="?") | nps.complex_number_dtypes(endianness="?")
+    nps.boolean_dtypes()
+    | nps.integer_dtypes(endianness="?")
+    | nps.unsigned_integer_dtypes(endianness="?")
+    | nps.floating_dtypes(endianness="?")
+    | nps.complex_number_dtypes(endianness="?")
 )
-LAYOUTS = [lambda a: a, np.transpose, np.asfortranarray, lambda a: a[::-1], lambda a: a[..., ::2], lambda a: a[..., ::-3], lambda a: a.T[::-1]]
+LAYOUTS = [
+    lambda a: a,
+    np.transpose,
+    np.asfortranarray,
+    lambda a: a[::-1],
+    lambda a: a[..., ::2],
+    lambda a: a[..., ::-3],
+    lambda a: a.T[::-1],
+]
 ARRAYS = st.builds(
     lambda arr, layout: layout(arr) if arr.ndim else arr,
     nps.arrays(NUMERIC_DTYPES, nps.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)),
     st.sampled_from(LAYOUTS),
 )
 SCALARS = nps.arrays(NUMERIC_DTYPES, ()).map(lambda a: a[()]).filter(lambda x: not isinstance(x, np.bool_))
-KEYS_PLAIN = st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.binary(max_size=5) | st.tuples(st.integers(), st.text(max_size=3))
+KEYS_PLAIN = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=5)
+    | st.binary(max_size=5)
+    | st.tuples(st.integers(), st.text(max_size=3))
+)
 LEAVES = (
-    st.none() | st.booleans() | st.integers() | st.floats() | st.complex_numbers() | st.text() | st.binary(max_size=20)
-    | ARRAYS | SCALARS | st.builds(Handle, st.integers(0, 2**64), st.text(max_size=5), st.text(max_size=5))
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.complex_numbers()
+    | st.text()
+    | st.binary(max_size=20)
+    | ARRAYS
+    | SCALARS
+    | st.builds(Handle, st.integers(0, 2**64), st.text(max_size=5), st.text(max_size=5))
 )
 VALUES = st.recursive(
     LEAVES,
-    lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=4).map(tuple) | st.dictionaries(KEYS_PLAIN, inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.lists(inner, max_size=4).map(tuple) | st.dictionaries(KEYS_PLAIN, inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
