@@ -6,8 +6,9 @@ random generators (as their bit generator's state). A message is a JSON header f
 raw blobs (array and bytes contents), so decoding never runs code chosen by the sender, and
 the receiver rebuilds real `list`, `dict`, `float` and `ndarray` objects: a subclass that
 lies about its shape, type or equality arrives as the plain value it really holds (dict
-subclasses as dicts, namedtuples as tuples). Anything else is replaced by a `Handle` the
-receiver can use to refer back to it.
+subclasses as dicts, namedtuples as tuples, NumPy booleans as `bool`; lone surrogates in
+strings as `\\udXXX` text). Anything else is replaced by a `Handle` the receiver can use
+to refer back to it.
 
 The decoder runs on bytes a hostile sender chose. Whatever it receives, it returns a value
 or raises `WireError`; it parses at most `MAX_NODES` header values, uses each blob once,
@@ -110,6 +111,7 @@ class _Encoder:
         return len(self.blobs) - 1
 
     def text(self, value: str) -> None:
+        # `,:[{` are escaped too, so that counting them bounds a header's values (`_node_bound`)
         self.parts.append(json.encoder.encode_basestring_ascii(_valid_text(value)).translate(_STRUCTURAL))
 
     def number(self, value: Any) -> None:
