@@ -13,7 +13,7 @@ PACKAGE = REPO / "autograder"
 LAYERS = [
     {"outcomes", "spec", "checks", "data", "isolation.wire"},
     {"course", "intake", "isolation.loader"},
-    {"isolation.confine", "isolation.server"},
+    {"isolation.confine", "isolation.cgroups", "isolation.server"},
     {"isolation.zygote"},
     {"referee.proxies"},
     {"referee.classify"},
