@@ -8,6 +8,7 @@ is reported as a `BoundedFailure` naming what happened.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import resource
@@ -52,20 +53,26 @@ def _vm_bytes(field: str) -> int:
     return 0
 
 
-def _set(limit: int, value: int) -> None:
+def _set(limit: int, value: int, grace: int = 0) -> None:
+    """Lower a limit to `value` (the hard limit `grace` above it: past the soft CPU limit comes SIGXCPU, past the hard one SIGKILL)."""
     try:
         _, hard = resource.getrlimit(limit)
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(limit, (value, value))
+        top = value + grace if hard == resource.RLIM_INFINITY else min(value + grace, hard)
+        resource.setrlimit(limit, (min(value, top), top))
     except (ValueError, OSError):
         pass  # a platform without this limit still has the wall-clock timeout
 
 
 def _apply(bounds: Bounds) -> None:
-    """Limit the current (freshly forked) child; memory counts from what it already maps."""
+    """Limit the current (freshly forked) child, quiet on the terminal; memory counts from what it already maps."""
+    faulthandler.disable()
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails with EFBIG instead of killing
     _set(resource.RLIMIT_CORE, 0)
-    _set(resource.RLIMIT_CPU, bounds.cpu_s)
+    _set(resource.RLIMIT_CPU, bounds.cpu_s, grace=5)
     _set(resource.RLIMIT_FSIZE, bounds.file_bytes)
     _set(resource.RLIMIT_AS, _vm_bytes("VmSize") + bounds.memory_bytes)
     _set(resource.RLIMIT_DATA, _vm_bytes("VmData") + bounds.memory_bytes)
