@@ -140,6 +140,11 @@ def _expected_shape_str(shape: Sequence[int | None]) -> str:
 
 
 def _kinds_in_words(kinds: str) -> str:
+    """Name a set of dtype kinds: 'biuf' is numeric, 'iu' integer, 'f' floating-point."""
+    if set("iuf") <= set(kinds):
+        return "numeric"
+    if set(kinds) == set("iu"):
+        return "integer"
     return " or ".join(_KIND_NAMES.get(k, repr(k)) for k in kinds)
 
 
@@ -201,7 +206,7 @@ def assert_sequence(name: str, value: Any, length: int | None = None, max_length
         raise AssertionError(f"`{name}` has the wrong type: got {_describe_type(value)}, expected a list. {step}")
     if (length is not None and n != length) or n > max_length:
         want = length if length is not None else f"at most {max_length}"
-        raise AssertionError(f"`{name}` has the wrong length: got {n}, expected {want}. " + _next(hint, "Check the docstring."))
+        raise AssertionError(f"`{name}` has the wrong length: got {n}, expected {want}. " + _next(hint, "Check how many items the docstring says to return."))
     return list(value)
 
 

@@ -7,11 +7,14 @@ import pytest
 
 from autograder import checks
 from autograder.checks import (
+    assert_array,
     assert_close,
     assert_defined,
     assert_dtype,
     assert_keys,
+    assert_sequence,
     assert_shape,
+    assert_tuple,
     assert_within,
     block_imports,
     find_forbidden_imports,
@@ -386,3 +389,95 @@ def test_block_imports_blocks_submodules():
 def test_block_imports_lets_other_modules_through():
     with block_imports():
         import json  # noqa: F401
+
+
+# ---------------------------------------------------------------- structure before values
+
+
+class Remote:
+    """Stands in for a proxy of an object in the submission's process (see RemoteObject)."""
+
+    remote_type_name = property(lambda self: "map")
+
+    def __len__(self):
+        raise AssertionError("a structural check must not ask a proxy for anything")
+
+    __iter__ = __array__ = __eq__ = __len__
+
+
+def test_assert_array_returns_the_value_as_an_array():
+    out = assert_array("out", np.ones((2, 3)), shape=(2, None), dtype_kind="f")
+    assert isinstance(out, np.ndarray) and out.shape == (2, 3)
+    assert assert_array("loss", 1.5, shape=()).shape == ()
+
+
+@pytest.mark.parametrize("value, message", [
+    (None, "`y_pred` is None: you did not set it"),
+    (Remote(), "`y_pred` has the wrong type: got a `map` object, expected a NumPy array"),
+    ([1, 2], "`y_pred` has the wrong type: got a list of 2 items, expected a NumPy array"),
+    (np.zeros((3_400_000, 1)), "`y_pred` has the wrong shape: got (3400000, 1), expected (1000,)"),
+    (np.array(["a"] * 1000), "`y_pred` has the wrong dtype: got <U1, expected a numeric dtype"),
+])
+def test_assert_array_reports_the_first_structural_problem(value, message):
+    with pytest.raises(AssertionError, match=re_escape(message)):
+        assert_array("y_pred", value, shape=(1000,))
+
+
+def test_assert_array_names_any_length_axes_and_caps_the_size():
+    with pytest.raises(AssertionError, match=re_escape("got (2,), expected (any, 3)")):
+        assert_array("x", np.zeros(2), shape=(None, 3))
+    with pytest.raises(AssertionError, match=re_escape("`x` is too large: got 11 values (shape (11,)), expected at most 10")):
+        assert_array("x", np.zeros(11), max_size=10)
+
+
+def test_assert_tuple_returns_the_parts():
+    out, cache = assert_tuple("affine_forward", [1, 2], ("out", "cache"))
+    assert (out, cache) == (1, 2)
+
+
+@pytest.mark.parametrize("value, message", [
+    (None, "`affine_forward` returned None, expected a tuple (out, cache). Return every value"),
+    ((1, 2, 3), "`affine_forward` returned 3 values, expected 2: a tuple (out, cache)."),
+    (Remote(), "`affine_forward` returned a `map` object, expected a tuple (out, cache). Return a list, not a lazy `map`"),
+    (np.zeros(2), "`affine_forward` returned a numpy.ndarray, expected a tuple (out, cache)."),
+])
+def test_assert_tuple_says_what_came_back_and_what_was_expected(value, message):
+    with pytest.raises(AssertionError, match=re_escape(message)):
+        assert_tuple("affine_forward", value, ("out", "cache"))
+
+
+def test_assert_sequence_accepts_lists_tuples_and_vectors():
+    assert assert_sequence("h", [1, 2], length=2) == [1, 2]
+    assert assert_sequence("h", np.arange(3), length=3) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("value, message", [
+    (map(str, range(3)), "`history` has the wrong type: got a map, expected a list. Return a list, not a lazy `map`"),
+    (Remote(), "`history` has the wrong type: got a `map` object, expected a list. Return a list, not a lazy `map`"),
+    ([1, 2], "`history` has the wrong length: got 2, expected 3."),
+    (np.zeros((3, 1)), "`history` has the wrong type: got a numpy.ndarray, expected a list."),
+])
+def test_assert_sequence_reports_type_then_length(value, message):
+    with pytest.raises(AssertionError, match=re_escape(message)):
+        assert_sequence("history", value, length=3)
+
+
+def test_assert_keys_lists_at_most_twenty_keys():
+    with pytest.raises(AssertionError) as info:
+        assert_keys("params", {f"k{i}": i for i in range(1000)}, ["W1"])
+    assert "'k19' and 980 more" in str(info.value) and "'k20'" not in str(info.value)
+
+
+def test_numeric_gradient_checks_the_functions_output_before_arithmetic():
+    x = np.zeros(3)
+    with pytest.raises(AssertionError, match=re_escape("has the wrong shape: got (3400000, 1), expected (3,)")):
+        numeric_gradient(lambda v: np.zeros((3_400_000, 1)), x, dout=np.ones(3))
+    with pytest.raises(AssertionError, match="expected at most 1. Return the loss as a single number."):
+        numeric_gradient(lambda v: np.zeros(2), x)
+
+
+def test_grad_check_checks_the_analytic_gradient_before_evaluating_f():
+    calls = []
+    with pytest.raises(AssertionError, match=re_escape("`dx` has the wrong shape: got (3, 1), expected (3,)")):
+        grad_check("dx", np.zeros((3, 1)), lambda v: calls.append(v) or 0.0, np.zeros(3))
+    assert calls == []

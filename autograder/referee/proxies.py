@@ -371,13 +371,18 @@ def _strip_docstrings(node: ast.AST) -> None:
                 child.body = body[1:] or [ast.Pass()]
 
 
+def minimal_source(source: str) -> str:
+    """Return `source` without comments or docstrings (parsed and written back)."""
+    tree = ast.parse(textwrap.dedent(source))
+    _strip_docstrings(tree)
+    return ast.unparse(tree)
+
+
 def helper_source(obj: type | Any) -> str:
     """Return the code that `define` sends for `obj`: its own definition only, without comments or docstrings."""
     import inspect
 
-    tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
-    _strip_docstrings(tree)
-    return ast.unparse(tree)
+    return minimal_source(inspect.getsource(obj))
 
 
 class RemoteSubmission:

@@ -1,9 +1,9 @@
 """Hidden test: the student's MLP, trained by the student's train() on the grader's MNIST split,
 scored on held-out test images that train() never sees."""
-import time
-
 import numpy as np
 import pytest
+
+from autograder.checks import assert_array
 
 # Per data source: enough updates for the reference to clear the threshold in a few seconds.
 TRAINING = {
@@ -25,18 +25,20 @@ def test_trained_mlp_reaches_the_accuracy_threshold_on_held_out_mnist(submission
     threshold = threshold_for(spec, mnist.source)
     cfg = TRAINING[mnist.source]
     model = submission.mlp.MLP(cfg["hidden_dims"], seed=int(spec["seed"]))
-    start = time.perf_counter()
-    submission.train.train(model, mnist.training_data(), update_rule="adam",
-                           optim_config={"learning_rate": cfg["learning_rate"]}, epochs=cfg["epochs"],
-                           batch_size=cfg["batch_size"], seed=int(spec["seed"]))
-    elapsed = time.perf_counter() - start
+    with budget.measure() as used:
+        submission.train.train(model, mnist.training_data(), update_rule="adam",
+                               optim_config={"learning_rate": cfg["learning_rate"]}, epochs=cfg["epochs"],
+                               batch_size=cfg["batch_size"], seed=int(spec["seed"]))
+    elapsed = used.seconds
     if elapsed > budget:
         raise AssertionError(
-            f"training is too slow: your train() took {elapsed:.1f} s, the budget is {budget:g} s "
+            f"training is too slow: your train() took {elapsed:.1f} s of {used.clock}, the budget is {budget:g} s "
             f"({cfg['epochs']} epochs of {len(mnist.y_train)} images, hidden_dims={cfg['hidden_dims']}). "
             "Replace Python loops over rows or units with NumPy array operations."
         )
-    accuracy = float(np.mean(np.asarray(model.predict(mnist.X_test)) == mnist.y_test))
+    y_pred = assert_array("model.predict(X_test)", model.predict(mnist.X_test), shape=mnist.y_test.shape,
+                          hint="predict(X) returns one integer label per row of X, shape (N,).")
+    accuracy = float(np.mean(y_pred == mnist.y_test))
     record("held_out_accuracy", round(accuracy, 4))
     if not accuracy >= threshold:
         raise AssertionError(

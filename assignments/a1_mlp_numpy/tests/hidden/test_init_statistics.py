@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_shape, assert_within
+from autograder.checks import assert_array, assert_close, assert_within
 
 FAN_IN, FAN_OUT = 2000, 500  # 1e6 samples: the sample std is within 0.2% of the true one
 TARGET_STD = {"he_init": np.sqrt(2 / FAN_IN), "xavier_init": np.sqrt(2 / (FAN_IN + FAN_OUT))}
@@ -18,8 +18,8 @@ def scheme(request):
 @pytest.fixture
 def weights(submission, scheme, rng):
     w = getattr(submission.init, scheme)(FAN_IN, FAN_OUT, rng)
-    assert_shape("w", w, (FAN_IN, FAN_OUT), hint="Return a (fan_in, fan_out) matrix.")
-    return np.asarray(w, dtype=np.float64)
+    w = assert_array("w", w, shape=(FAN_IN, FAN_OUT), dtype_kind="f", hint="Return a (fan_in, fan_out) matrix of floats.")
+    return w.astype(np.float64)
 
 
 @pytest.mark.points(0.5)
@@ -39,6 +39,7 @@ def test_init_std_matches_the_scheme(scheme, weights):
 @pytest.mark.points(0.5)
 def test_init_draws_from_the_given_generator(submission, scheme):
     w_first = getattr(submission.init, scheme)(30, 20, np.random.default_rng(123))
+    assert_array("w", w_first, shape=(30, 20), dtype_kind="f", hint="Return a (fan_in, fan_out) matrix of floats.")
     w_again = getattr(submission.init, scheme)(30, 20, np.random.default_rng(123))
     assert_close("w drawn again from default_rng(123)", w_again, w_first, against="the first draw",
                  hint="Draw with the rng argument, not np.random, so a seed reproduces the weights.")

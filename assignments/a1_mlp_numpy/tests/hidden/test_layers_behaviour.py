@@ -2,7 +2,12 @@
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_within
+from autograder.checks import assert_array, assert_close, assert_tuple, assert_within
+
+
+def forward(layers, name, *args):
+    """Call `layers.<name>(*args)` and check that it returned (out, cache)."""
+    return assert_tuple(name, getattr(layers, name)(*args), ("out", "cache"))
 
 
 def bn_param(mode, D, rng=None):
@@ -17,7 +22,7 @@ def bn_param(mode, D, rng=None):
 @pytest.mark.points(0.5)
 def test_affine_forward_matches_reference(submission, reference, rng):
     x, w, b = rng.standard_normal((3, 4, 5)), rng.standard_normal((20, 6)), rng.standard_normal(6)
-    out_st, _ = submission.layers.affine_forward(x.copy(), w.copy(), b.copy())
+    out_st, _ = forward(submission.layers, "affine_forward", x.copy(), w.copy(), b.copy())
     out_ref, _ = reference.layers.affine_forward(x, w, b)
     assert_close("out", out_st, out_ref, hint="Flatten each row of x to D values, then x @ w + b.")
 
@@ -26,7 +31,7 @@ def test_affine_forward_matches_reference(submission, reference, rng):
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
 def test_activation_forward_matches_reference(submission, reference, rng, name):
     x = 3 * rng.standard_normal((4, 6))
-    out_st, _ = getattr(submission.layers, f"{name}_forward")(x.copy())
+    out_st, _ = forward(submission.layers, f"{name}_forward", x.copy())
     out_ref, _ = getattr(reference.layers, f"{name}_forward")(x)
     assert_close("out", out_st, out_ref)
 
@@ -34,7 +39,8 @@ def test_activation_forward_matches_reference(submission, reference, rng, name):
 @pytest.mark.points(0.5)
 def test_softmax_cross_entropy_loss_matches_reference(submission, reference, rng):
     scores, y = rng.standard_normal((7, 4)), rng.integers(0, 4, size=7)
-    loss_st, _ = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
+    returned = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
+    loss_st, _ = assert_tuple("softmax_cross_entropy", returned, ("loss", "dscores"))
     loss_ref, _ = reference.layers.softmax_cross_entropy(scores, y)
     assert_close("loss", loss_st, loss_ref, hint="The loss is the mean of -log softmax at the true class.")
 
@@ -44,7 +50,8 @@ def test_softmax_cross_entropy_loss_matches_reference(submission, reference, rng
 @pytest.mark.points(2)
 def test_softmax_cross_entropy_is_stable_on_huge_logits(submission, reference, rng):
     scores, y = 1e4 * rng.standard_normal((5, 10)), rng.integers(0, 10, size=5)
-    loss_st, dscores_st = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
+    returned = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
+    loss_st, dscores_st = assert_tuple("softmax_cross_entropy", returned, ("loss", "dscores"))
     loss_ref, dscores_ref = reference.layers.softmax_cross_entropy(scores, y)
     hint = "Subtract each row's largest score before exp, and take log-softmax rather than log(softmax)."
     assert_close("loss", loss_st, loss_ref, hint=hint)
@@ -54,7 +61,7 @@ def test_softmax_cross_entropy_is_stable_on_huge_logits(submission, reference, r
 @pytest.mark.points(0.5)
 def test_sigmoid_is_finite_on_huge_inputs(submission, reference):
     x = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]])
-    out_st, _ = submission.layers.sigmoid_forward(x.copy())
+    out_st, _ = forward(submission.layers, "sigmoid_forward", x.copy())
     out_ref, _ = reference.layers.sigmoid_forward(x)
     assert_close("out", out_st, out_ref, hint="Compute exp only of non-positive numbers to avoid overflow.")
 
@@ -65,8 +72,8 @@ def test_sigmoid_is_finite_on_huge_inputs(submission, reference):
 def dropout_run(submission, rng):
     """Run train-mode dropout with p = 0.3 on a large positive input."""
     x = 1.0 + rng.random((400, 500))
-    out, _ = submission.layers.dropout_forward(x.copy(), 0.3, True, np.random.default_rng(1))
-    return x, np.asarray(out)
+    out, _ = forward(submission.layers, "dropout_forward", x.copy(), 0.3, True, np.random.default_rng(1))
+    return x, assert_array("out", out, shape=x.shape)
 
 
 @pytest.mark.points(1)
@@ -96,7 +103,7 @@ def test_dropout_scales_kept_units_by_one_over_keep_probability(dropout_run):
 @pytest.mark.points(0.5)
 def test_batchnorm_train_forward_matches_reference(submission, reference, rng):
     x, gamma, beta = 3 * rng.standard_normal((10, 5)) + 2, rng.standard_normal(5), rng.standard_normal(5)
-    out_st, _ = submission.layers.batchnorm_forward(x.copy(), gamma, beta, bn_param("train", 5))
+    out_st, _ = forward(submission.layers, "batchnorm_forward", x.copy(), gamma, beta, bn_param("train", 5))
     out_ref, _ = reference.layers.batchnorm_forward(x, gamma, beta, bn_param("train", 5))
     assert_close("out", out_st, out_ref, hint="Normalise with the batch mean and the biased variance (divide by N).")
 
@@ -122,7 +129,7 @@ def test_batchnorm_eval_uses_running_stats(submission, reference, rng):
     x, gamma, beta = rng.standard_normal((6, 4)), rng.standard_normal(4), rng.standard_normal(4)
     param_st = bn_param("test", 4, rng)
     param_ref = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in param_st.items()}
-    out_st, _ = submission.layers.batchnorm_forward(x.copy(), gamma, beta, param_st)
+    out_st, _ = forward(submission.layers, "batchnorm_forward", x.copy(), gamma, beta, param_st)
     out_ref, _ = reference.layers.batchnorm_forward(x, gamma, beta, param_ref)
     assert_close("out in test mode", out_st, out_ref,
                  hint="In test mode normalise with bn_param's running_mean and running_var, not the batch's.")

@@ -6,7 +6,12 @@ backward pass is judged on its own even when the student's forward pass is wrong
 import numpy as np
 import pytest
 
-from autograder.checks import grad_check
+from autograder.checks import assert_tuple, grad_check
+
+
+def forward(layers, name, *args):
+    """Call `layers.<name>(*args)` and check that it returned (out, cache)."""
+    return assert_tuple(name, getattr(layers, name)(*args), ("out", "cache"))
 
 
 def bn_param(D):
@@ -26,8 +31,8 @@ def affine_case(rng):
 
 
 def affine_grads(layers, x, w, b, dout):
-    _, cache = layers.affine_forward(x.copy(), w.copy(), b.copy())
-    return layers.affine_backward(dout.copy(), cache)
+    _, cache = forward(layers, "affine_forward", x.copy(), w.copy(), b.copy())
+    return assert_tuple("affine_backward", layers.affine_backward(dout.copy(), cache), ("dx", "dw", "db"))
 
 
 @pytest.mark.points(1)
@@ -69,7 +74,7 @@ def test_activation_backward_dx_matches_numeric_gradient(submission, reference, 
     x = rng.standard_normal((5, 7))
     x[np.abs(x) < 1e-3] = 0.5  # keep ReLU's kink out of reach of the finite difference
     dout = rng.standard_normal((5, 7))
-    _, cache = getattr(submission.layers, f"{name}_forward")(x.copy())
+    _, cache = forward(submission.layers, f"{name}_forward", x.copy())
     dx_st = getattr(submission.layers, f"{name}_backward")(dout.copy(), cache)
     forward_ref = getattr(reference.layers, f"{name}_forward")
     grad_check("dx", dx_st, lambda v: forward_ref(v)[0], x, dout, hint=ACTIVATION_HINTS[name])
@@ -81,7 +86,8 @@ def test_activation_backward_dx_matches_numeric_gradient(submission, reference, 
 def test_softmax_cross_entropy_dscores_matches_numeric_gradient(submission, reference, rng):
     scores = rng.standard_normal((6, 5))
     y = rng.integers(0, 5, size=6)
-    _, dscores_st = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
+    returned = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
+    _, dscores_st = assert_tuple("softmax_cross_entropy", returned, ("loss", "dscores"))
     grad_check("dscores", dscores_st, lambda s: reference.layers.softmax_cross_entropy(s, y)[0], scores,
                hint="dscores is (softmax - one_hot(y)) / N.")
 
@@ -98,8 +104,8 @@ def batchnorm_case(rng):
 
 
 def batchnorm_grads(layers, x, gamma, beta, dout):
-    _, cache = layers.batchnorm_forward(x.copy(), gamma.copy(), beta.copy(), bn_param(x.shape[1]))
-    return layers.batchnorm_backward(dout.copy(), cache)
+    _, cache = forward(layers, "batchnorm_forward", x.copy(), gamma.copy(), beta.copy(), bn_param(x.shape[1]))
+    return assert_tuple("batchnorm_backward", layers.batchnorm_backward(dout.copy(), cache), ("dx", "dgamma", "dbeta"))
 
 
 def batchnorm_ref(reference, x, gamma, beta):
@@ -139,9 +145,9 @@ def test_dropout_backward_dx_matches_numeric_gradient(submission, rng):
     seed = int(rng.integers(2**31))
 
     def forward_st(v):  # a fresh generator each call: the same mask every time
-        return submission.layers.dropout_forward(v, 0.4, True, np.random.default_rng(seed))[0]
+        return forward(submission.layers, "dropout_forward", v, 0.4, True, np.random.default_rng(seed))[0]
 
-    _, cache = submission.layers.dropout_forward(x.copy(), 0.4, True, np.random.default_rng(seed))
+    _, cache = forward(submission.layers, "dropout_forward", x.copy(), 0.4, True, np.random.default_rng(seed))
     dx_st = submission.layers.dropout_backward(dout.copy(), cache)
     grad_check("dx", dx_st, forward_st, x, dout,
                hint="Multiply dout by the same scaled mask the forward pass used.")

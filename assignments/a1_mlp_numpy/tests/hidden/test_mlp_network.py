@@ -5,7 +5,7 @@ Both models get the same parameters drawn by the test, so the student's initiali
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_keys, assert_shape, grad_check
+from autograder.checks import assert_array, assert_close, assert_keys, assert_shape, assert_tuple, grad_check
 
 N, D, C, HIDDEN = 5, 6, 4, [7, 5]
 
@@ -30,18 +30,25 @@ def data(rng):
     return rng.standard_normal((N, D)), rng.integers(0, C, size=N)
 
 
-def check_grads(model_st, X, y, hint):
+def loss_and_grads(model, X, y):
+    """Return model.loss(X, y), checked to be (loss, grads)."""
+    return assert_tuple("model.loss(X, y)", model.loss(X, y), ("loss", "grads"))
+
+
+def check_grads(model_st, model_ref, X, y, hint):
     """Compare every gradient of the student's loss with finite differences of that same loss."""
-    _, grads_st = model_st.loss(X, y)
+    _, grads_st = loss_and_grads(model_st, X, y)
     params = model_st.params
-    assert_keys("grads", grads_st, params, hint="Return one gradient per entry of self.params.")
-    for name in sorted(params):
+    assert_keys("grads", grads_st, model_ref.params, hint="Return one gradient per entry of self.params.")
+    for name in sorted(model_ref.params):
+        start = assert_array(f"params['{name}']", params[name], shape=model_ref.params[name].shape).astype(np.float64)
+
         def loss_at(value, name=name):
             model_st.params[name] = value  # assigned, not changed in place: the model may live in another process
-            return model_st.loss(X, y)[0]
+            return loss_and_grads(model_st, X, y)[0]
 
-        grad_check(f"grads['{name}']", grads_st[name], loss_at, params[name].copy(), tol=1e-5, hint=hint)
-        model_st.params[name] = params[name]
+        grad_check(f"grads['{name}']", grads_st[name], loss_at, start.copy(), tol=1e-5, hint=hint)
+        model_st.params[name] = start
 
 
 @pytest.mark.points(2)
@@ -56,7 +63,7 @@ def test_mlp_scores_match_reference(submission, reference, rng):
 def test_mlp_loss_with_l2_matches_reference(submission, reference, rng):
     model_st, model_ref = make_models(submission, reference, rng, reg=0.7)
     X, y = data(rng)
-    assert_close("loss", model_st.loss(X.copy(), y.copy())[0], model_ref.loss(X, y)[0],
+    assert_close("loss", loss_and_grads(model_st, X.copy(), y.copy())[0], model_ref.loss(X, y)[0],
                  hint="Add 0.5 * reg * sum(W**2) over every weight matrix, not the biases.")
 
 
@@ -65,26 +72,26 @@ def test_mlp_loss_with_l2_matches_reference(submission, reference, rng):
 def test_mlp_loss_with_other_activations_matches_reference(submission, reference, rng, activation):
     model_st, model_ref = make_models(submission, reference, rng, activation=activation)
     X, y = data(rng)
-    assert_close("loss", model_st.loss(X.copy(), y.copy())[0], model_ref.loss(X, y)[0],
+    assert_close("loss", loss_and_grads(model_st, X.copy(), y.copy())[0], model_ref.loss(X, y)[0],
                  hint=f"Use the {activation} layer for every hidden layer when activation='{activation}'.")
 
 
 @pytest.mark.points(4)
 def test_mlp_grads_match_numeric_gradient(submission, reference, rng):
-    model_st, _ = make_models(submission, reference, rng)
-    check_grads(model_st, *data(rng), hint="Backpropagate through the layers in reverse order.")
+    model_st, model_ref = make_models(submission, reference, rng)
+    check_grads(model_st, model_ref, *data(rng), hint="Backpropagate through the layers in reverse order.")
 
 
 @pytest.mark.points(2)
 def test_mlp_grads_with_l2_match_numeric_gradient(submission, reference, rng):
-    model_st, _ = make_models(submission, reference, rng, reg=0.7)
-    check_grads(model_st, *data(rng), hint="Add reg * W to the gradient of every weight matrix.")
+    model_st, model_ref = make_models(submission, reference, rng, reg=0.7)
+    check_grads(model_st, model_ref, *data(rng), hint="Add reg * W to the gradient of every weight matrix.")
 
 
 @pytest.mark.points(2)
 def test_mlp_grads_with_batchnorm_match_numeric_gradient(submission, reference, rng):
-    model_st, _ = make_models(submission, reference, rng, use_batchnorm=True)
-    check_grads(model_st, *data(rng), hint="Put batchnorm between each hidden affine layer and its activation.")
+    model_st, model_ref = make_models(submission, reference, rng, use_batchnorm=True)
+    check_grads(model_st, model_ref, *data(rng), hint="Put batchnorm between each hidden affine layer and its activation.")
 
 
 @pytest.mark.points(1)

@@ -4,7 +4,7 @@ import copy
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close
+from autograder.checks import assert_close, assert_tuple
 
 CONFIGS = {
     "sgd": {"learning_rate": 0.05},
@@ -33,6 +33,7 @@ def test_update_rule_matches_reference_over_several_steps(submission, reference,
     config_st, config_ref = copy.deepcopy(CONFIGS[rule]), copy.deepcopy(CONFIGS[rule])
     for step in range(1, STEPS + 1):
         dw = rng.standard_normal((4, 6))
-        w_st, config_st = update_st(np.array(w_st, copy=True), dw.copy(), config_st)
+        returned = update_st(np.array(w_st, copy=True), dw.copy(), config_st)
+        w_st, config_st = assert_tuple(rule, returned, ("next_w", "config"))
         w_ref, config_ref = update_ref(w_ref.copy(), dw, config_ref)
         assert_close(f"next_w after step {step}", w_st, w_ref, tol=1e-7, hint=HINTS[rule])

@@ -8,7 +8,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_keys
+from autograder.checks import assert_close, assert_keys, assert_sequence
 
 N_VAL = 10
 expect = partial(assert_close, against="the expected value")
@@ -36,9 +36,6 @@ class ScriptedModel:
         if y is None:
             return np.eye(2)[labels]  # scores whose argmax is the prediction
         return 0.0, {"w": -np.ones(1)}
-
-    def __repr__(self):
-        return f"ScriptedModel(w={self.params['w'][0]:g})"
 
 
 def scripted_data():
@@ -87,4 +84,4 @@ def test_train_stops_after_patience_epochs_without_improvement(submission):
     hint = ("The best epoch is 2; epochs 3, 4 and 5 do not improve on it, so with patience=3 "
             "training stops after epoch 5 (0-based).")
     expect("history['epochs_run']", history["epochs_run"], 6, hint=hint)
-    expect("len(history['val_acc_history'])", len(history["val_acc_history"]), 6, hint=hint)
+    assert_sequence("history['val_acc_history']", history["val_acc_history"], length=6, hint=hint)

@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_shape
+from autograder.checks import assert_close, assert_shape, assert_tuple
 
 expect = partial(assert_close, against="the expected values")
 
@@ -27,7 +27,7 @@ DOUT_ACT = np.linspace(-1, 1.5, 8).reshape(2, 4)
 
 @pytest.mark.points(1)
 def test_affine_forward_values(submission):
-    out, _ = submission.layers.affine_forward(*affine_inputs())
+    out, _ = assert_tuple("affine_forward", submission.layers.affine_forward(*affine_inputs()), ("out", "cache"))
     expected = np.array([[-0.241038961, -0.0358441558, 0.1693506494],
                          [-0.2348051948, 0.0327272727, 0.3002597403]])
     expect("out", out, expected, tol=TOL, hint="Flatten each row of x to D values, then x @ w + b.")
@@ -36,9 +36,9 @@ def test_affine_forward_values(submission):
 @pytest.mark.points(1)
 def test_affine_backward_values(submission):
     x, w, b = affine_inputs()
-    _, cache = submission.layers.affine_forward(x, w, b)
+    _, cache = assert_tuple("affine_forward", submission.layers.affine_forward(x, w, b), ("out", "cache"))
     dout = np.linspace(-1, 1, 6).reshape(2, 3)
-    dx, dw, db = submission.layers.affine_backward(dout, cache)
+    dx, dw, db = assert_tuple("affine_backward", submission.layers.affine_backward(dout, cache), ("dx", "dw", "db"))
     assert_shape("dx", dx, x.shape, hint="`dx` must have the shape of the original x, not the flattened one.")
     expect("dx", dx, [[[0.3145454545, 0.0690909091], [-0.1763636364, -0.4218181818]],
                       [[-0.2418181818, 0.0036363636], [0.2490909091, 0.4945454545]]], tol=TOL)
@@ -51,7 +51,7 @@ def test_affine_backward_values(submission):
 
 @pytest.mark.points(1)
 def test_relu_forward_and_backward_values(submission):
-    out, cache = submission.layers.relu_forward(X_ACT)
+    out, cache = assert_tuple("relu_forward", submission.layers.relu_forward(X_ACT), ("out", "cache"))
     expect("out", out, [[0, 0, 0, 0], [0.4285714286, 1.2857142857, 2.1428571429, 3.0]], tol=TOL)
     dx = submission.layers.relu_backward(DOUT_ACT, cache)
     expect("dx", dx, [[0, 0, 0, 0], [0.4285714286, 0.7857142857, 1.1428571429, 1.5]], tol=TOL)
@@ -59,7 +59,7 @@ def test_relu_forward_and_backward_values(submission):
 
 @pytest.mark.points(1)
 def test_sigmoid_forward_and_backward_values(submission):
-    out, cache = submission.layers.sigmoid_forward(X_ACT)
+    out, cache = assert_tuple("sigmoid_forward", submission.layers.sigmoid_forward(X_ACT), ("out", "cache"))
     expect("out", out, [[0.0474258732, 0.105000585, 0.2165790958, 0.3944675128],
                         [0.6055324872, 0.7834209042, 0.894999415, 0.9525741268]], tol=TOL)
     dx = submission.layers.sigmoid_backward(DOUT_ACT, cache)
@@ -69,7 +69,7 @@ def test_sigmoid_forward_and_backward_values(submission):
 
 @pytest.mark.points(1)
 def test_tanh_forward_and_backward_values(submission):
-    out, cache = submission.layers.tanh_forward(X_ACT)
+    out, cache = assert_tuple("tanh_forward", submission.layers.tanh_forward(X_ACT), ("out", "cache"))
     expect("out", out, [[-0.9950547537, -0.9728461661, -0.8579999617, -0.4041267398],
                         [0.4041267398, 0.8579999617, 0.9728461661, 0.9950547537]], tol=TOL)
     dx = submission.layers.tanh_backward(DOUT_ACT, cache)
@@ -80,7 +80,8 @@ def test_tanh_forward_and_backward_values(submission):
 @pytest.mark.points(1)
 def test_softmax_cross_entropy_values(submission):
     scores = np.linspace(-1, 2, 12).reshape(3, 4)
-    loss, dscores = submission.layers.softmax_cross_entropy(scores, np.array([0, 3, 1]))
+    returned = submission.layers.softmax_cross_entropy(scores, np.array([0, 3, 1]))
+    loss, dscores = assert_tuple("softmax_cross_entropy", returned, ("loss", "dscores"))
     expect("loss", loss, 1.477755746103479, tol=TOL, hint="The loss is the mean over the N rows.")
     expect("dscores", dscores, [[-0.2804678371, 0.0694410474, 0.0912137293, 0.1198130605],
                                 [0.0528654962, 0.0694410474, 0.0912137293, -0.2135202729],
@@ -91,10 +92,12 @@ def test_softmax_cross_entropy_values(submission):
 @pytest.mark.points(1)
 def test_dropout_shapes_and_eval_identity(submission):
     x = np.linspace(-1, 1, 12).reshape(3, 4)
-    out, cache = submission.layers.dropout_forward(x, 0.5, True, np.random.default_rng(0))
+    returned = submission.layers.dropout_forward(x, 0.5, True, np.random.default_rng(0))
+    out, cache = assert_tuple("dropout_forward", returned, ("out", "cache"))
     assert_shape("out", out, x.shape)
     assert_shape("dx", submission.layers.dropout_backward(np.ones_like(x), cache), x.shape)
-    out_eval, _ = submission.layers.dropout_forward(x, 0.5, False, np.random.default_rng(0))
+    returned = submission.layers.dropout_forward(x, 0.5, False, np.random.default_rng(0))
+    out_eval, _ = assert_tuple("dropout_forward", returned, ("out", "cache"))
     expect("out in eval mode", out_eval, x, hint="In eval mode (train=False) return x unchanged.")
 
 
@@ -107,7 +110,7 @@ def batchnorm_inputs():
 def test_batchnorm_train_forward_values(submission):
     x, gamma, beta = batchnorm_inputs()
     bn_param = {"mode": "train"}
-    out, _ = submission.layers.batchnorm_forward(x, gamma, beta, bn_param)
+    out, _ = assert_tuple("batchnorm_forward", submission.layers.batchnorm_forward(x, gamma, beta, bn_param), ("out", "cache"))
     expect("out", out, [[0.1415776136, -1.9842642423, -0.0923007517],
                         [-1.0854283707, -2.9029108684, -0.1160765548],
                         [-0.6135029921, -1.4593233131, 0.2881120984],
@@ -122,8 +125,10 @@ def test_batchnorm_train_forward_values(submission):
 @pytest.mark.points(1)
 def test_batchnorm_backward_values(submission):
     x, gamma, beta = batchnorm_inputs()
-    _, cache = submission.layers.batchnorm_forward(x, gamma, beta, {"mode": "train"})
-    dx, dgamma, dbeta = submission.layers.batchnorm_backward(np.linspace(-1, 1, 12).reshape(4, 3), cache)
+    returned = submission.layers.batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    _, cache = assert_tuple("batchnorm_forward", returned, ("out", "cache"))
+    returned = submission.layers.batchnorm_backward(np.linspace(-1, 1, 12).reshape(4, 3), cache)
+    dx, dgamma, dbeta = assert_tuple("batchnorm_backward", returned, ("dx", "dgamma", "dbeta"))
     expect("dx", dx, [[-1.0960431332, -1.016264102, -0.123301423],
                       [0.0971106919, 0.3449628246, 0.0594321885],
                       [0.5965769125, 0.6806134633, 0.0913668058],

@@ -7,16 +7,22 @@ from functools import partial
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_keys, assert_shape
+from autograder.checks import assert_close, assert_keys, assert_shape, assert_tuple
 
 expect = partial(assert_close, against="the expected values")
+
+
+SHAPES = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}  # MLP([3], input_dim=4, num_classes=2)
 
 
 def fixed_model(mlp, **kwargs):
     """Return MLP([3], input_dim=4, num_classes=2) with every parameter set to a fixed ramp."""
     model = mlp.MLP([3], input_dim=4, num_classes=2, **kwargs)
-    for name, value in model.params.items():
-        model.params[name] = np.linspace(-0.5, 0.5, value.size).reshape(value.shape)
+    params = model.params
+    assert_keys("model.params", params, SHAPES, hint="Name them W1, b1, W2, ... as the docstring says.")
+    for name, shape in SHAPES.items():
+        assert_shape(f"params['{name}']", params[name], shape)
+        model.params[name] = np.linspace(-0.5, 0.5, int(np.prod(shape))).reshape(shape)
     return model
 
 
@@ -41,7 +47,8 @@ def test_mlp_scores_values(submission):
 
 @pytest.mark.points(1)
 def test_mlp_loss_and_grads_values_with_l2(submission):
-    loss, grads = fixed_model(submission.mlp, reg=0.1).loss(X, Y)
+    loss, grads = assert_tuple("model.loss(X, y)", fixed_model(submission.mlp, reg=0.1).loss(X, Y), ("loss", "grads"))
+    assert_keys("grads", grads, ["W1", "b2"], hint="Return one gradient per entry of self.params.")
     expect("loss", loss, 0.9913584657770002, tol=1e-6,
            hint="Add 0.5 * reg * sum(W**2) for every weight matrix, not the biases.")
     expect("grads['W1']", grads.get("W1"), [[-0.0274477073, -0.0071368337, 0.0019540754],

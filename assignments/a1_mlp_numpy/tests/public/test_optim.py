@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_keys, assert_shape
+from autograder.checks import assert_close, assert_keys, assert_shape, assert_tuple
 
 expect = partial(assert_close, against="the expected values")
 
@@ -28,9 +28,9 @@ EXPECTED_AFTER_TWO_STEPS = {
 def test_two_steps_match_expected_values(submission, rule):
     update = getattr(submission.optim, rule)
     config = {"learning_rate": 0.1}
-    w1, config = update(W.copy(), DW.copy(), config)
+    w1, config = assert_tuple(rule, update(W.copy(), DW.copy(), config), ("next_w", "config"))
     assert_shape("next_w", w1, W.shape)
-    w2, config = update(w1, 2 * DW, config)
+    w2, config = assert_tuple(rule, update(w1, 2 * DW, config), ("next_w", "config"))
     expect(f"next_w after two {rule} steps", w2, EXPECTED_AFTER_TWO_STEPS[rule], tol=1e-6,
            hint="Follow the update formula in the docstring; if only the second step is off, "
                 "keep the rule's state in config so the next call uses it.")
@@ -39,7 +39,8 @@ def test_two_steps_match_expected_values(submission, rule):
 @pytest.mark.points(2)
 def test_every_rule_accepts_a_none_config(submission):
     for rule in EXPECTED_AFTER_TWO_STEPS:
-        next_w, config = getattr(submission.optim, rule)(W.copy(), DW.copy(), None)
         hint = f"With config=None, {rule} must create a dict and fill in the defaults."
+        returned = getattr(submission.optim, rule)(W.copy(), DW.copy(), None)
+        next_w, config = assert_tuple(rule, returned, ("next_w", "config"), hint=hint)
         assert_shape(f"next_w from {rule}", next_w, W.shape, hint=hint)
         assert_keys(f"config from {rule}", config, ["learning_rate"], hint=hint)

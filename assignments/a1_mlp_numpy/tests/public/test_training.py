@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from autograder.checks import assert_keys
+from autograder.checks import assert_array, assert_keys
 
 
 @pytest.mark.points(1)
@@ -16,9 +16,11 @@ def test_train_returns_a_history_and_learns_a_tiny_problem(submission):
                                      epochs=20, batch_size=20)
     assert_keys("history", history, ["loss_history", "train_acc_history", "val_acc_history",
                                      "best_val_acc", "best_epoch", "epochs_run"])
-    if not history["best_val_acc"] >= 0.9:
+    best = float(assert_array("history['best_val_acc']", history["best_val_acc"], shape=(),
+                              hint="Store the best validation accuracy as one number, a float."))
+    if not best >= 0.9:
         raise AssertionError(
-            f"`best_val_acc` is too low: got {history['best_val_acc']:.2f}, expected at least 0.90 "
+            f"`best_val_acc` is too low: got {best:.2f}, expected at least 0.90 "
             "on a problem that one feature separates. Check that each update moves the parameters "
             "against the gradient and that every batch is used."
         )
