@@ -6,6 +6,7 @@ import os
 import platform
 import shutil
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -104,16 +105,17 @@ def grade_one(
     fingerprint = fingerprint or grading_fingerprint(assignment, tests)
     work = Path(tempfile.mkdtemp(prefix="autograder-"))
     os.chmod(work, 0o711)  # the submission's own process may enter, not list
+    start = time.perf_counter()
     try:
         try:
             staged = stage(source, spec, work / "submission", name)
-        except SubmissionError as exc:
+        except Exception as exc:  # noqa: BLE001 - an unforeseen way to be unreadable must not stop the batch either
             message = f"Your submission could not be read: {exc}"
-            return _write(error_result(spec, name, message, original_name=original, fingerprint=fingerprint), out_dir)
-        except Exception as exc:  # noqa: BLE001 - an unforeseen way to be unreadable must not stop the batch
-            _log(out_dir, name, traceback.format_exc())
-            message = f"Your submission could not be read ({type(exc).__name__}). Resubmit your handout folder as a plain .zip."
-            return _write(error_result(spec, name, message, original_name=original, fingerprint=fingerprint), out_dir)
+            if not isinstance(exc, SubmissionError):
+                _log(out_dir, name, traceback.format_exc())
+                message = f"Your submission could not be read ({type(exc).__name__}). Resubmit your handout folder as a plain .zip."
+            result = error_result(spec, name, message, original_name=original, fingerprint=fingerprint, execution_time=time.perf_counter() - start)
+            return _write(result, out_dir)
         if not force and (old := _already_graded(out_dir, staged, fingerprint)):
             return old
         return _write(_grade_staged(assignment, staged, work, out_dir, tests, isolate, original, fingerprint), out_dir)

@@ -1,10 +1,14 @@
 import csv
 import json
+import os
 import shutil
 
+from autograder.course import find_assignment
 from autograder.exporters.gradescope import to_gradescope
 from autograder.grade import GRADEBOOK, expand_sources, grade_batch, unique_names
 from autograder.results import read_result
+from autograder.results.models import MAX_FEEDBACK_CHARS
+from tests.conftest import FIXTURE_COURSE
 
 
 def _batch(trivial, tmp_path):
@@ -53,6 +57,7 @@ def test_unreadable_submission_gets_a_result_and_the_batch_goes_on(trivial, tmp_
     results = grade_batch(trivial, [bad, good], tmp_path / "out")
     by_name = {r.submission: r for r in results}
     assert by_name["zed"].status == "errored" and "not a valid zip" in by_name["zed"].output
+    assert by_name["zed"].execution_time > 0  # staging time counts
     assert by_name["amy"].score == 5
 
 
@@ -109,3 +114,67 @@ def test_grading_the_same_batch_twice_gives_identical_scores(trivial, tmp_path):
     two = grade_batch(trivial, subs, tmp_path / "two", workers=2)
     view = lambda rs: [(r.submission, r.score, [(t.name, t.outcome, t.output) for t in r.tests]) for r in rs]
     assert view(one) == view(two)
+
+
+HOSTILE_NAMES = {
+    "long": "n" * 250,
+    "formula": "=cmd|' -C calc'!A0",
+    "newline": "eve\nmallory,5,5,5,100.0,graded",
+    "clash_a": "x:y",
+    "clash_b": "x?y",
+}
+
+
+def _hostile_batch(trivial, subs):
+    subs.mkdir()
+    sources = []
+    for name in HOSTILE_NAMES.values():
+        shutil.copytree(trivial.solution, subs / name)
+        sources.append(subs / name)
+    latin1 = os.path.join(os.fsencode(subs), b"Ren\xe9e")
+    shutil.copytree(os.fsencode(trivial.solution), latin1)
+    (subs / "loud").mkdir()
+    (subs / "loud" / "arith.py").write_text(
+        "def add(a, b):\n    raise ValueError('bad \\ud800 ' + 'x' * 3_500_000)\n"
+        "def mul(a, b):\n    raise ValueError('caf\\udce9')\n"
+    )  # fmt: skip
+    return [*sources, subs / os.fsdecode(b"Ren\xe9e"), subs / "loud"]
+
+
+def test_a_batch_of_hostile_names_is_graded_to_the_end_with_safe_files_and_an_inert_gradebook(trivial, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "junk.json").write_text("{ not json")
+    (out / "other.json").write_text(json.dumps({"submission": "other", "assignment": "a9_x"}))
+    sources = _hostile_batch(trivial, tmp_path / "subs")
+    results = grade_batch(trivial, sources, out, workers=2)
+    assert len(results) == len(sources) and len({r.submission for r in results}) == len(sources)
+    solved = [r for r in results if r.submission != "loud"]
+    assert all(r.status == "graded" and r.score == 5 for r in solved), solved
+    originals = {r.original_name for r in results}
+    assert {"n" * 250, "x:y", "x?y", "Ren\\xe9e", "=cmd|' -C calc'!A0"} <= originals
+    for r in results:
+        path = out / f"{r.submission}.json"
+        assert path.is_file() and path.stat().st_size < 1_000_000 and len(path.name.encode()) < 120
+    loud = next(r for r in results if r.submission == "loud")
+    assert loud.status == "graded" and loud.score == 0
+    assert all(t.outcome == "errored" and len(t.output) <= MAX_FEEDBACK_CHARS for t in loud.tests), loud.tests
+    assert all("\\ud800" in t.output or "\\udce9" in t.output for t in loud.tests), [t.output[:200] for t in loud.tests]
+    rows = list(csv.reader((out / GRADEBOOK).open(encoding="utf-8", newline="")))
+    assert len(rows) == 1 + len(sources)
+    assert not [r[0] for r in rows[1:] if r[0].startswith(("=", "+", "-", "@")) or "\n" in r[0]]
+    again = grade_batch(trivial, sources, out, workers=2)  # a rerun reuses every result and does not crash
+    assert sorted((r.submission, r.graded_at) for r in again) == sorted((r.submission, r.graded_at) for r in results)
+
+
+def test_a_fix_to_a_test_regrades_an_unchanged_submission(tmp_path):
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE_COURSE, root, ignore=shutil.ignore_patterns("__pycache__"))
+    assignment = find_assignment("a0_trivial", root)
+    out = tmp_path / "out"
+    first = grade_batch(assignment, [assignment.solution], out)[0]
+    assert grade_batch(assignment, [assignment.solution], out)[0].graded_at == first.graded_at
+    hidden = assignment.tests / "hidden" / "test_hidden.py"
+    hidden.write_text(hidden.read_text().replace("got == 12", "got == 13"))
+    second = grade_batch(assignment, [assignment.solution], out)[0]
+    assert second.grading_fingerprint != first.grading_fingerprint and second.score == 2
