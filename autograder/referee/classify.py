@@ -56,6 +56,7 @@ class TestTimeout(BaseException):
 # ---------------------------------------------------------------- the handout's definitions (the reference solution)
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+CALL_ERROR = re.compile(r"^(?P<name>[\w.]+)\(\) (takes|got|missing) ")
 MAX_SHOWN = 300
 
 
@@ -219,9 +220,13 @@ def _classify_mismatch(exc: StudentMismatch, test: str, settings: Any) -> tuple[
 # ---------------------------------------------------------------- exceptions
 
 
+def _frames(tb: Any) -> traceback.StackSummary:
+    """Return a traceback's frames without reading source lines (formatting reads the few it shows)."""
+    return traceback.StackSummary.extract(traceback.walk_tb(tb), lookup_lines=False)
+
+
 def _student_frames(tb: Any, roots: list[str]) -> list[traceback.FrameSummary]:
-    frames = traceback.extract_tb(tb)
-    return [f for f in frames if any(f.filename.startswith(r) for r in roots)]
+    return [f for f in _frames(tb) if any(f.filename.startswith(r) for r in roots)]
 
 
 def _trimmed(exc: BaseException, roots: list[str]) -> str:
@@ -308,8 +313,11 @@ def classify(exc: BaseException, when: str, test: str, settings: Any, roots: lis
         return ERRORED, _trimmed(exc, roots)
     if isinstance(exc, AssertionError) and when == "call":
         return FAILED, _assertion_message(exc)
-    frames = traceback.extract_tb(exc.__traceback__)
+    frames = _frames(exc.__traceback__)
     raised_in_test = bool(frames) and frames[-1].filename.startswith(test_files)
+    if when == "call" and raised_in_test and isinstance(exc, TypeError) and (call := CALL_ERROR.match(str(exc))):
+        # in-process (a student's local check): the student's function refused the handout's arguments
+        return FAILED, CALL_MSG.format(name=f"`{call['name']}`", error=f"TypeError: {_short(str(exc))}")
     if when == "call" and raised_in_test and isinstance(exc, TypeError | ValueError | IndexError | KeyError | AttributeError):
         return FAILED, UNUSABLE_MSG.format(kind=type(exc).__name__, error=exc)
     return GRADER_ERROR, GRADER_ERROR_MSG.format(test=test)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder.intake.staging import stage
-from autograder.outcomes import ATTRIBUTE_MSG, GRADER_ERROR_MSG, SIGNATURE_MSG
+from autograder.outcomes import ATTRIBUTE_MSG, CALL_MSG, GRADER_ERROR_MSG, SIGNATURE_MSG
 from autograder.results import build_result
 from autograder.runners.local import run_tests
 
@@ -200,7 +200,7 @@ def test_helper_called_wrongly(submission):
 '''
 
 
-def _grade(trivial, root: Path, cases: str) -> tuple[object, dict, str]:
+def _grade(trivial, root: Path, cases: str, isolate: bool = True) -> tuple[object, dict, str]:
     """Grade STUDENT with the test file `cases` against HANDOUT; return the result, tests by name, stderr."""
     (root / "handout").mkdir(parents=True)
     (root / "handout" / "arith.py").write_text(textwrap.dedent(HANDOUT), encoding="utf-8")
@@ -210,7 +210,7 @@ def _grade(trivial, root: Path, cases: str) -> tuple[object, dict, str]:
     tests.mkdir(parents=True)
     (tests / "test_cases.py").write_text(textwrap.dedent(cases), encoding="utf-8")
     staged = stage(root / "student", trivial.spec, root / "staged")
-    run = run_tests(trivial.spec, [tests.parent], staged.path, root / "run", reference=root / "handout")
+    run = run_tests(trivial.spec, [tests.parent], staged.path, root / "run", reference=root / "handout", isolate=isolate)
     result = build_result(trivial.spec, "s", staged.sha256, run, {})
     return result, {t.name.split("::")[-1]: t for t in result.tests}, run.stderr_tail
 
@@ -296,3 +296,11 @@ def test_the_tests_own_mistakes_are_grader_errors_with_the_reason_logged(mistake
     assert tests[name].outcome == "grader error"
     assert tests[name].output == GRADER_ERROR_MSG.format(test=f"public/test_cases.py::{name}")
     assert logged in stderr and result.status == "grader error"
+
+
+def test_in_process_a_changed_signature_is_failed_too(trivial, tmp_path):
+    """A student's local check (`autograder check`) runs their code in-process: same verdict, plainer words."""
+    cases = "def test_changed_arity(submission):\n    assert submission.arith.add(1, 2) == 3\n"
+    _, tests, _ = _grade(trivial, tmp_path, cases, isolate=False)
+    error = "TypeError: add() takes 1 positional argument but 2 were given"
+    assert (tests["test_changed_arity"].outcome, tests["test_changed_arity"].output) == ("failed", CALL_MSG.format(name="`add`", error=error))
