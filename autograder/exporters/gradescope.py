@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.results import SubmissionResult
+from autograder.results.store import write_atomic
 
 TEST_FIELDS = ("name", "score", "max_score", "status", "output", "visibility")
 
@@ -25,6 +26,5 @@ def to_gradescope(result: SubmissionResult) -> dict[str, Any]:
 
 
 def write_gradescope(result: SubmissionResult, path: Path) -> Path:
-    """Write results.json for one submission."""
-    path.write_text(json.dumps(to_gradescope(result), indent=2), encoding="utf-8")
-    return path
+    """Write results.json for one submission, atomically."""
+    return write_atomic(path, json.dumps(to_gradescope(result), indent=2, ensure_ascii=False))

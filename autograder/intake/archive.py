@@ -102,15 +102,20 @@ def safe_extract(archive: Path, dest: Path, notes: list[str]) -> None:
     with _open_zip(archive, notes) as zf:
         members = zf.infolist()
         _check_members(archive, dest, members)
-        try:
-            for m in members:
-                if not m.is_dir() and not is_junk(Path(m.filename).parts or ("",)):
-                    target = dest / m.filename
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with zf.open(m) as src, open(target, "wb") as out:
-                        _copy_bounded(src, out, m.file_size)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, ValueError) as exc:
-            raise SubmissionError(f"{archive.name} is damaged ({type(exc).__name__}: {exc}). Re-create the zip and resubmit.") from None
+        for m in members:
+            if not m.is_dir() and not is_junk(Path(m.filename).parts or ("",)):
+                _extract_member(archive, zf, m, dest)
+
+
+def _extract_member(archive: Path, zf: zipfile.ZipFile, m: zipfile.ZipInfo, dest: Path) -> None:
+    try:
+        target = dest / m.filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(m) as src, open(target, "wb") as out:
+            _copy_bounded(src, out, m.file_size)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)  # never our own temp path
+        raise SubmissionError(f"{archive.name} is damaged ({type(exc).__name__} at {m.filename!r}: {why}). Re-create the zip and resubmit.") from None
 
 
 def _copy_bounded(src: Any, out: Any, declared: int) -> None:

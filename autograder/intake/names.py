@@ -36,6 +36,11 @@ def truncate(text: str, limit: int) -> str:
     return f"{text[:head]}\n{CUT_NOTE.format(n=cut)}\n{text[len(text) - tail:] if tail else ''}"
 
 
+def clean_text(text: str, limit: int) -> str:
+    """Return `text` as valid UTF-8 (see `printable`) and at most about `limit` characters (see `truncate`)."""
+    return truncate(printable(truncate(text, limit)), limit)  # cut first: a 3.5 MB message is not scanned whole
+
+
 def _cap_bytes(text: str, limit: int) -> str:
     data = text.encode("utf-8")
     return data[:limit].decode("utf-8", "ignore") if len(data) > limit else text

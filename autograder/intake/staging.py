@@ -199,7 +199,8 @@ def _staging_child(source: Path, spec: AssignmentSpec, dest: Path) -> dict[str, 
     except SubmissionError as exc:
         return {"error": str(exc)}
     except (RecursionError, OSError) as exc:
-        return {"error": f"{printable(source.name)} could not be read ({type(exc).__name__}: {exc}). Resubmit your handout folder as a plain .zip."}
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)  # never our own temp path
+        return {"error": f"{printable(source.name)} could not be read ({type(exc).__name__}: {why}). Resubmit your handout folder as a plain .zip."}
     return {"sha256": digest, "notes": notes}
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from autograder import __version__
-from autograder.intake.names import file_stem, printable, truncate
+from autograder.intake.names import clean_text, file_stem, truncate
 
 Outcome = Literal["passed", "failed", "errored", "not attempted", "timed out", "crashed", "grader error"]
 Status = Literal["graded", "errored", "timed out", "crashed", "grader error"]
@@ -26,7 +26,7 @@ SMALLEST_FEEDBACK_CHARS = 120
 
 
 def _text(limit: int) -> AfterValidator:
-    return AfterValidator(lambda s: truncate(printable(s), limit))
+    return AfterValidator(lambda s: clean_text(s, limit))
 
 
 Text = Annotated[str, _text(MAX_TEXT_CHARS)]
@@ -36,7 +36,7 @@ Feedback = Annotated[str, _text(MAX_FEEDBACK_CHARS)]
 def clean_value(value: Any) -> Any:
     """Return `value` with every string valid UTF-8 and capped, lists and dicts bounded (for metadata)."""
     if isinstance(value, str):
-        return truncate(printable(value), MAX_TEXT_CHARS)
+        return clean_text(value, MAX_TEXT_CHARS)
     if isinstance(value, dict):
         items = list(value.items())
         out = {clean_value(str(k)): clean_value(v) for k, v in items[:MAX_LIST_ITEMS]}

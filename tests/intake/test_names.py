@@ -3,7 +3,7 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.intake.names import CUT_NOTE, MAX_STEM_BYTES, csv_cell, file_stem, printable, truncate
+from autograder.intake.names import CUT_NOTE, MAX_STEM_BYTES, clean_text, csv_cell, file_stem, printable, truncate
 
 NON_UTF8 = os.fsdecode(b"caf\xe9")  # what os.listdir gives for a Latin-1 folder name
 
@@ -59,3 +59,10 @@ def test_truncate_keeps_head_and_tail_with_a_visible_note():
     assert note == CUT_NOTE.format(n=n) and len(head) + n + len(tail) == len(text)
     assert len(cut) <= 1000 and head.startswith("start") and tail.endswith("end")
     assert truncate("short", 1000) == "short"
+
+
+@given(st.text(), st.integers(min_value=60, max_value=500))
+def test_clean_text_is_valid_utf8_and_bounded(text, limit):
+    out = clean_text(text, limit)
+    out.encode("utf-8")
+    assert len(out) <= limit and (out == text or not text.isascii() or "characters cut]" in out)
