@@ -83,8 +83,8 @@ def _grade_staged(
     result = build_result(
         spec, staged.name, staged.sha256, run, metadata, original_name=original, fingerprint=fingerprint, staging_s=staged.seconds
     )
-    if result.status == "grader error":
-        _log(out_dir, staged.name, run.stderr_tail)
+    if result.status in ("grader error", "crashed"):  # what the referee said, for the TA
+        _log(out_dir, staged.name, f"--- referee stderr (tail) ---\n{run.stderr_tail}\n--- referee stdout (tail) ---\n{run.stdout_tail}")
     return result
 
 
