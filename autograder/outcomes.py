@@ -33,3 +33,7 @@ REPLY_MSG = (
     "Return plain values (numbers, lists, tuples, dicts, NumPy arrays of numbers) as the docstring says."
 )
 ITEM_MSG = "{subject} has no item {key} ({error}). Check the keys and the length the docstring gives."
+SERVE_FAILED_MSG = (
+    "The process running your code could not serve this test's request. Leave the objects the test gives you "
+    "and Python's built-ins as they are; if your code does, tell your instructor."
+)

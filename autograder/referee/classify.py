@@ -28,6 +28,7 @@ from autograder.outcomes import (
     OOM_MSG,
     OUTPUT_MSG,
     REPLY_MSG,
+    SERVE_FAILED_MSG,
     SIGNATURE_MSG,
     STARTUP_TIMEOUT_MSG,
     TIMED_OUT,
@@ -45,6 +46,7 @@ from autograder.referee.proxies import (
     StudentMismatch,
     StudentOutOfMemory,
     StudentOutputLimit,
+    helper_source,
 )
 
 
@@ -133,9 +135,11 @@ def _handout_signature(reference: Path | None, ref: tuple[str, ...]) -> tuple[in
 def _handout_defines(reference: Path | None, ref: tuple[str, ...]) -> bool | None:
     """Return whether the handout's class `ref[:-1]` has attribute `ref[-1]`; None when the class is unknown."""
     cls, _ = _handout_node(reference, ref[:-1])
-    if not isinstance(cls, ast.ClassDef):
-        return None
-    attr = ref[-1]
+    return _class_has(cls, ref[-1]) if isinstance(cls, ast.ClassDef) else None
+
+
+def _class_has(cls: ast.ClassDef, attr: str) -> bool:
+    """Return whether a class's source defines `attr`: a method, a class attribute or `self.<attr> = ...`."""
     for node in ast.walk(cls):
         if isinstance(node, DEFINITIONS) and node.name == attr:
             return True
@@ -199,10 +203,50 @@ def _subject(exc: StudentMismatch) -> str:
     return label[:1].upper() + label[1:]
 
 
+def _helper_member(exc: StudentMismatch) -> Any:
+    """Return the helper class or function the failed request was aimed at, or None where it cannot be told."""
+    helper, ref = exc.origin.helper, exc.origin.ref
+    if not ref:
+        return helper  # the helper itself: `submission.define(Helper)(...)`
+    if len(ref) == 2 and ref[1] == getattr(helper, "__name__", None):
+        return helper if exc.attr else None  # an instance of it: its attributes are checked below
+    if len(ref) == 3 and ref[1] == getattr(helper, "__name__", None):
+        return getattr(helper, ref[2], None)
+    return None
+
+
+def _helper_takes(target: Any, exc: StudentMismatch) -> bool | None:
+    """Return whether the helper's own signature takes the test's call (None: unknown); methods lose `self`."""
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):
+        return None
+    if inspect.isfunction(target) and len(exc.origin.ref) == 3:
+        signature = signature.replace(parameters=list(signature.parameters.values())[1:])
+    return _binds(signature, *exc.call) if exc.call else None
+
+
+def _mismatched_helper(exc: StudentMismatch, test: str) -> tuple[str, str] | None:
+    """Judge a failed request aimed at the test's own helper by the helper's code, which the grader holds.
+
+    The submission process's word is not enough (it runs the student's code and may forge replies):
+    a grader error needs the helper itself to refuse the request here. Returns None when it does not.
+    """
+    target = _helper_member(exc)
+    if target is None:
+        return None
+    if exc.op == "call" and _helper_takes(target, exc) is False:
+        return _instructor_error(test, f"{exc}. The test's own helper `{getattr(target, '__qualname__', target)}` cannot take these arguments either.")
+    if exc.op in ("getattr", "setattr") and exc.attr and inspect.isclass(target):
+        if not (hasattr(target, exc.attr) or _class_has(ast.parse(helper_source(target)).body[0], exc.attr)):
+            return _instructor_error(test, f"{exc}. The test's own helper `{target.__name__}` has no attribute `{exc.attr}` either.")
+    return None
+
+
 def _classify_mismatch(exc: StudentMismatch, test: str, settings: Any) -> tuple[str, str]:
     """Decide whose fault a request the student's object could not take is, with the handout as the judge."""
-    if exc.origin.helper:
-        return _instructor_error(test, f"{exc}. That is the test's own helper (sent by `submission.define`).")
+    if exc.origin.helper is not None and (verdict := _mismatched_helper(exc, test)) is not None:
+        return verdict
     reference = getattr(settings, "reference", None)
     error = f"{exc.error_type}: {_short(exc.message)}"
     if exc.op == "reply":
@@ -289,7 +333,10 @@ def _classify_remote(exc: BaseException, test: str, settings: Any) -> tuple[str,
     if isinstance(exc, StudentMismatch):
         return _classify_mismatch(exc, test, settings)
     if isinstance(exc, GraderFault):
-        return GRADER_ERROR, GRADER_ERROR_MSG.format(test=test)
+        # only the submission process says so: never a grader error it could forge; the TA sees the trace
+        sys.stderr.write(f"autograder: {test}: the submission process reports a fault in the grader's request; "
+                         f"graded as the submission's error (if every submission gets it, check the test):\n{exc}\n")
+        return ERRORED, SERVE_FAILED_MSG
     return None
 
 

@@ -42,12 +42,13 @@ class Origin:
     """Where a proxy came from: `label` names it for the student, `ref` finds it in the handout.
 
     `ref` is a module path (`("layers", "affine_forward")`) or, for an object of the
-    student's, `("", class name[, member])`; `helper` marks the grader's own helpers.
+    student's, `("", class name[, member])`; `helper` is the grader's helper class or
+    function (sent by `define`) the proxy came from, None for the student's own objects.
     """
 
     label: str
     ref: tuple[str, ...] = ()
-    helper: bool = False
+    helper: Any = None
 
 
 class StudentError(Exception):
@@ -112,7 +113,11 @@ class StudentMismatch(Exception):
 
 
 class GraderFault(RuntimeError):
-    """The grader's own request or helper failed in the submission process; the message holds its traceback."""
+    """The submission process says the grader's own request or helper failed there; the message holds its trace.
+
+    Only the submission process says so, and it runs the student's code: `classify` never
+    takes its word for a grader error.
+    """
 
 
 ERRORS = {"not_attempted": NotAttempted, "memory": StudentOutOfMemory, "output": StudentOutputLimit}
@@ -316,10 +321,14 @@ class RemoteObject:
             raise
 
     def _value(self, reply: dict[str, Any], origin: Origin) -> Any:
+        """Return what an attribute or item read gave; `origin` names that attribute or item itself."""
+        value = reply["ok"]
         if "live" in reply and isinstance(reply["live"], wire.Handle):
             owner = RemoteObject(self._conn, {"handle": reply["live"].id}, "dict", origin)
-            return LiveDict(owner, self._wrap(reply["ok"], origin))
-        return self._wrap(reply["ok"], origin)
+            return LiveDict(owner, self._wrap(value, origin))
+        if isinstance(value, wire.Handle):  # a method or other object: it is what `origin` names
+            return RemoteObject(self._conn, {"handle": value.id}, value.type, origin)
+        return self._wrap(value, origin)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
@@ -417,7 +426,7 @@ class RemoteSubmission:
         The helper may use only `np` and builtins.
         """
         reply = self._conn.request({"op": "define", "target": {}, "source": helper_source(obj), "name": obj.__name__})
-        origin = Origin(f"the test's helper `{obj.__name__}`", (), helper=True)
+        origin = Origin(f"the test's helper `{obj.__name__}`", (), helper=obj)
         return RemoteObject(self._conn, {"handle": reply["ok"].id}, obj.__name__, origin)
 
     @property

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder.intake.staging import stage
-from autograder.outcomes import ATTRIBUTE_MSG, CALL_MSG, GRADER_ERROR_MSG, SIGNATURE_MSG
+from autograder.outcomes import ATTRIBUTE_MSG, CALL_MSG, GRADER_ERROR_MSG, SERVE_FAILED_MSG, SIGNATURE_MSG
 from autograder.results import build_result
 from autograder.runners.local import run_tests
 
@@ -68,12 +68,30 @@ class Counter:
 
     def lr(self):
         return self.options["lr"]
+
+    def scale(self, factor):
+        return self.count * factor
 '''
 
 STUDENT = '''
 import collections
+import sys
 
 import numpy as np
+
+_server = sys.modules["autograder.isolation.server"]
+_honest_kind = _server._kind
+
+
+def _forged_kind(exc, cause, in_student_code, stage):  # claims its own failures are the grader's
+    return "grader" if "forged" in str(cause) else _honest_kind(exc, cause, in_student_code, stage)
+
+
+_server._kind = _forged_kind
+
+
+def forge():
+    raise RuntimeError("forged")
 
 
 def add(a):  # changed the handout's signature
@@ -113,6 +131,9 @@ class Counter:
 
     def lr(self):  # step() is missing
         return self.options["lr"]
+
+    def scale(self):  # dropped the handout's argument
+        return self.count
 '''
 
 CASES = '''
@@ -130,6 +151,10 @@ def test_changed_arity(submission):
 
 def test_missing_method(submission):
     assert submission.arith.Counter(3).step() == 4
+
+
+def test_method_with_a_changed_signature(submission):
+    assert submission.arith.Counter(3).scale(2) == 6
 
 
 def test_map_where_a_list_belongs(submission):
@@ -176,6 +201,22 @@ def test_in_place_changes_reach_an_ordered_dict_argument(submission):
     cfg = collections.OrderedDict(t=1)
     submission.arith.bump(cfg)
     assert cfg["t"] == 2
+
+
+def test_forged_grader_fault(submission):
+    submission.arith.forge()
+
+
+class Helper:
+    def __init__(self, x):
+        self.x = x
+
+    def boom(self):
+        return undefined_name
+
+
+def test_helper_whose_own_code_raises(submission):
+    submission.define(Helper)(1).boom()
 '''
 
 TEST_MISTAKES = '''
@@ -185,6 +226,9 @@ import pytest
 class Helper:
     def __init__(self, x):
         self.x = x
+
+    def get(self):
+        return self.x
 
 
 def test_call_the_handout_cannot_take(submission):
@@ -197,6 +241,14 @@ def test_attribute_the_handout_lacks(submission):
 
 def test_helper_called_wrongly(submission):
     submission.define(Helper)(1, 2)
+
+
+def test_helper_method_called_wrongly(submission):
+    submission.define(Helper)(1).get(2)
+
+
+def test_helper_attribute_typo(submission):
+    assert submission.define(Helper)(1).y == 1
 '''
 
 
@@ -240,6 +292,12 @@ def test_a_changed_signature_is_failed_naming_the_handouts_signature(graded):
     yours = "yours is add(a): takes 1 positional argument but 2 were given"
     assert _outcome(graded, "test_changed_arity") == (
         "failed", SIGNATURE_MSG.format(name="`arith.add`", handout="add(a, b)", yours=yours))
+
+
+def test_a_method_with_a_changed_signature_is_failed_naming_the_handouts_signature(graded):
+    yours = "yours is scale(): takes 1 positional argument but 2 were given"
+    assert _outcome(graded, "test_method_with_a_changed_signature") == (
+        "failed", SIGNATURE_MSG.format(name="`Counter.scale`", handout="scale(factor)", yours=yours))
 
 
 def test_a_missing_method_is_failed_naming_it(graded):
@@ -286,10 +344,19 @@ def test_dict_subclasses_cross_as_dicts(graded, name):
     assert _outcome(graded, name) == ("passed", "")
 
 
+@pytest.mark.parametrize("name", ["test_forged_grader_fault", "test_helper_whose_own_code_raises"])
+def test_what_only_the_submission_process_calls_a_grader_fault_is_the_submissions_error(graded, name):
+    """It runs the student's code, so its word cannot buy a grader error (not your fault, never cached)."""
+    assert _outcome(graded, name) == ("errored", SERVE_FAILED_MSG)
+    assert f"{name}: the submission process reports a fault in the grader's request" in graded[2]
+
+
 @pytest.mark.parametrize("name, logged", [
     ("test_call_the_handout_cannot_take", "The handout's add(a, b) cannot take these arguments either."),
     ("test_attribute_the_handout_lacks", "The handout's `Counter` has no attribute `cuont` either."),
-    ("test_helper_called_wrongly", "That is the test's own helper"),
+    ("test_helper_called_wrongly", "The test's own helper `Helper` cannot take these arguments either."),
+    ("test_helper_method_called_wrongly", "The test's own helper `Helper.get` cannot take these arguments either."),
+    ("test_helper_attribute_typo", "The test's own helper `Helper` has no attribute `y` either."),
 ])
 def test_the_tests_own_mistakes_are_grader_errors_with_the_reason_logged(mistakes, name, logged):
     result, tests, stderr = mistakes
