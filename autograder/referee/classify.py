@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from autograder import checks
 from autograder.isolation.confine import OUTPUT_LIMIT_BYTES
 from autograder.isolation.loader import MissingDefinition, SubmissionImportError, SubmissionRejected
 from autograder.outcomes import (
@@ -358,9 +359,9 @@ def classify(exc: BaseException, when: str, test: str, settings: Any, roots: lis
         return FAILED, str(exc)
     if _student_frames(exc.__traceback__, roots):
         return ERRORED, _trimmed(exc, roots)
-    if isinstance(exc, AssertionError) and when == "call":
-        return FAILED, _assertion_message(exc)
     frames = _frames(exc.__traceback__)
+    if isinstance(exc, AssertionError) and (when == "call" or (frames and frames[-1].filename == checks.__file__)):
+        return FAILED, _assertion_message(exc)  # a check on the student's value fails in a fixture too
     raised_in_test = bool(frames) and frames[-1].filename.startswith(test_files)
     if when == "call" and raised_in_test and isinstance(exc, TypeError) and (call := CALL_ERROR.match(str(exc))):
         # in-process (a student's local check): the student's function refused the handout's arguments

@@ -169,6 +169,15 @@ def test_none_returned(submission):
     out, cache = assert_tuple("forward", submission.arith.forward(np.ones(3)), ("out", "cache"))
 
 
+@pytest.fixture
+def forwarded(submission):
+    return assert_tuple("forward", submission.arith.forward(np.ones(3)), ("out", "cache"))
+
+
+def test_none_returned_to_a_fixture(forwarded):
+    pass
+
+
 def test_wrong_length_list(submission):
     assert_sequence("squares(4)", submission.arith.squares(4), length=4)
 
@@ -318,8 +327,9 @@ def test_a_lazy_map_the_test_did_not_check_is_still_the_students_failure(graded)
     assert message.startswith("The `map` object from `arith.evens` cannot be used as the test needs it (TypeError: object of type 'map' has no len())")
 
 
-def test_none_returned_is_failed_naming_what_was_expected(graded):
-    outcome, message = _outcome(graded, "test_none_returned")
+@pytest.mark.parametrize("name", ["test_none_returned", "test_none_returned_to_a_fixture"])
+def test_none_returned_is_failed_naming_what_was_expected(graded, name):
+    outcome, message = _outcome(graded, name)
     assert (outcome, message.split(". ")[0]) == ("failed", "`forward` returned None, expected a tuple (out, cache)")
 
 
