@@ -13,7 +13,7 @@ from typing import Any
 from autograder.intake import SubmissionError, add_note
 from autograder.intake.archive import MAX_FILE_BYTES
 
-MAX_CODE_BYTES = 4 * 2**20  # Python source parsed to extract definitions (a loose .py or a notebook's code)
+MAX_CODE_BYTES = 3 * 2**20  # code parsed for its definitions (a loose .py, a notebook); its syntax tree takes ~250x its size
 MAX_CELLS = 5000
 KEPT_NODES = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 BUILTIN_NAMES = frozenset(dir(builtins))

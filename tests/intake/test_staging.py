@@ -201,7 +201,7 @@ def test_a_notebook_holding_14_mb_of_code_is_refused_at_once(trivial, tmp_path):
     row = "[" + ", ".join(["0.5"] * 50) + "],\n"
     path = _notebook(tmp_path / "quinn.ipynb", ADD + MUL, "WEIGHTS = [\n" + row * (14_000_000 // len(row)) + "]\n")
     start = time.monotonic()
-    with pytest.raises(SubmissionError, match=r"holds 13\.\d MiB of code; at most 4 MiB is read"):
+    with pytest.raises(SubmissionError, match=r"holds 13\.\d MiB of code; at most 3 MiB is read"):
         stage(path, trivial.spec, tmp_path / "s")
     assert time.monotonic() - start < 5
 
