@@ -74,8 +74,9 @@ def _apply(bounds: Bounds) -> None:
     _set(resource.RLIMIT_CORE, 0)
     _set(resource.RLIMIT_CPU, bounds.cpu_s, grace=5)
     _set(resource.RLIMIT_FSIZE, bounds.file_bytes)
-    _set(resource.RLIMIT_AS, _vm_bytes("VmSize") + bounds.memory_bytes)
-    _set(resource.RLIMIT_DATA, _vm_bytes("VmData") + bounds.memory_bytes)
+    for limit, field in ((resource.RLIMIT_AS, "VmSize"), (resource.RLIMIT_DATA, "VmData")):
+        if used := _vm_bytes(field):  # where the current size is unknown (no /proc), a guess could starve the child
+            _set(limit, used + bounds.memory_bytes)
 
 
 def _child(body: Callable[[], dict[str, Any]], bounds: Bounds, fd: int) -> None:
