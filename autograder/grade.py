@@ -64,7 +64,7 @@ def _already_graded(out_dir: Path, staged: StagedSubmission, fingerprint: str) -
 
 
 def _log(out_dir: Path, name: str, text: str) -> None:
-    """Write the engine's own log of a grader error to `OUT/logs/<name>.stderr.txt`."""
+    """Write what the engine or the referee said about a failed run to `OUT/logs/<name>.stderr.txt`, for the TA."""
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
     write_atomic(out_dir / "logs" / f"{file_stem(name)}.stderr.txt", printable(text))
 
