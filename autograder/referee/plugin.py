@@ -269,7 +269,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         message = OOM_MSG.format(test=_test_id(item), limit=settings.memory_mb)
     item.stash[RESULT].update(outcome=verdict, message=message)
     if verdict == GRADER_ERROR:
-        sys.stderr.write(f"autograder: internal error in {item.nodeid}:\n{report.longreprtext}\n")
+        # in full (--tb=no cuts pytest's own report); grader errors are rare, so the cost is fine
+        trace = str(exc.formatrepr() if isinstance(exc, pytest.FixtureLookupError) else call.excinfo.getrepr(style="long"))
+        sys.stderr.write(f"autograder: internal error in {item.nodeid}:\n{trace}\n")
 
 
 # ---------------------------------------------------------------- fixtures

@@ -34,7 +34,7 @@ from autograder.isolation.confine import (
 if TYPE_CHECKING:  # the grading process must not pay for pydantic
     from autograder.spec import AssignmentSpec
 
-TAIL_BYTES = 20_000
+TAIL_BYTES = 256 * 1024  # of the referee's stdout and stderr, kept for the TA's log
 MAX_OUTPUT_BYTES = 64 * 2**20
 # Built-in pytest plugins a grading run does not use; `unraisableexception` alone costs
 # several full garbage collections per run.
@@ -105,7 +105,7 @@ def _pytest_args(tests: list[Path], confcutdir: Path, config: Path, ini: Path) -
     return [
         *map(str, tests), "-p", "autograder.referee.plugin", "--ag-config", str(config),
         "-c", str(ini), "--rootdir", str(confcutdir), "--confcutdir", str(confcutdir),
-        "--import-mode=importlib", "--strict-markers", "-q", "-rN", "--no-header",
+        "--import-mode=importlib", "--strict-markers", "-q", "-rN", "--no-header", "--tb=no",
         *[arg for name in UNUSED_PYTEST_PLUGINS for arg in ("-p", f"no:{name}")],
     ]  # fmt: skip
 
