@@ -11,6 +11,7 @@ import gc
 import hashlib
 import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +61,7 @@ def _name_is_clean(name: str) -> bool:
 
 
 def _walk_files(base: Path, notes: list[str]) -> list[Path]:
-    """Return the regular files under `base`, never following a link; names that are not UTF-8 are skipped with a note."""
+    """Return the regular files under `base`, never following a link; pipes, devices and names that are not UTF-8 are skipped with a note."""
     files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
         keep = []
@@ -75,6 +76,9 @@ def _walk_files(base: Path, notes: list[str]) -> list[Path]:
         for f in sorted(filenames):
             path = Path(dirpath, f)
             if is_junk((f,)) or path.is_symlink():
+                continue
+            if not stat.S_ISREG(path.lstat().st_mode):  # a named pipe would block a reader, a device is no file
+                add_note(notes, f"`{printable(f)}` was left out: it is not a regular file")
                 continue
             if not _name_is_clean(f):
                 add_note(notes, f"the file `{printable(f)}` was left out: its name is not plain UTF-8 text")

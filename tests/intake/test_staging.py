@@ -155,6 +155,14 @@ def test_file_and_folder_names_that_are_not_utf8_are_left_out_with_a_note(trivia
     assert any("donn\\xe9es.csv" in n for n in staged.notes) and any("r\\xe9sultats" in n for n in staged.notes)
 
 
+def test_a_named_pipe_in_a_folder_is_left_out_never_opened(trivial, make_submission, tmp_path):
+    folder = make_submission(ADD + MUL, name="lena")
+    os.mkfifo(folder / "progress.fifo")
+    staged = stage(folder, trivial.spec, tmp_path / "s", bounds=Bounds(wall_s=10))
+    assert sorted(p.name for p in staged.path.iterdir()) == ["arith.py"]
+    assert "`progress.fifo` was left out: it is not a regular file" in staged.notes
+
+
 def test_zip_with_a_top_folder_and_macos_junk(trivial, tmp_path):
     archive = tmp_path / "mia.zip"
     with zipfile.ZipFile(archive, "w") as zf:
