@@ -32,4 +32,4 @@ def check(assignment_id: str | None = None, folder: Path | None = None) -> Submi
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
         staged = stage(folder, spec, Path(tmp) / "submission", folder.name)
         run = run_tests(spec, [public], staged.path, Path(tmp) / "run", isolate=False)
-        return build_result(spec, staged.name, staged.sha256, run, {"tests": "public", "notes": staged.notes})
+        return build_result(spec, staged.name, staged.sha256, run, {"tests": "public", "notes": staged.notes}, staging_s=staged.seconds)

@@ -119,6 +119,7 @@ def grade(
     """Grade submissions with the hidden and public tests; write OUT/<name>.json and OUT/grades.csv."""
     from autograder.course import find_assignment
     from autograder.grade import expand_sources, grade_batch
+    from autograder.intake.names import printable
 
     _check_isolation(unconfined)
     try:
@@ -129,7 +130,7 @@ def grade(
     sources = expand_sources(submissions, each)
     missing = [str(s) for s in sources if not s.exists()]
     if missing:
-        raise _fail(f"no such submission: {', '.join(missing)}")
+        raise _fail(f"no such submission: {', '.join(printable(m) for m in missing)}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"grading {a.id}", total=len(sources))

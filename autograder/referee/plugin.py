@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from autograder.checks import find_forbidden_imports, install_import_blocker
+from autograder.intake.names import clean_text
 from autograder.isolation import cgroups, zygote
 from autograder.isolation.confine import NONE, Confinement, facts, interpreter_paths, kill_uid, package_dirs, student_uid
 from autograder.isolation.loader import BrokenModule, ModuleSet, SubmissionRejected, load_modules
@@ -85,6 +86,9 @@ def _settings(config: pytest.Config) -> Settings:
 # ---------------------------------------------------------------- events
 
 
+MAX_EVENT_MESSAGE = 8000
+
+
 class EventLog:
     """Append one JSON line per event and flush, so a crash loses nothing already graded."""
 
@@ -93,6 +97,8 @@ class EventLog:
 
     def write(self, **event: Any) -> None:
         if self._file is not None:
+            if isinstance(event.get("message"), str):  # the student chose it: capped and valid UTF-8
+                event["message"] = clean_text(event["message"], MAX_EVENT_MESSAGE)
             self._file.write(json.dumps(event, default=str) + "\n")
             self._file.flush()
 
