@@ -330,6 +330,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         results[data["submission"]] = data
     results = _by_case(results, runtime)
     print(f"\nhostile corpus: {len(results)} results in {wall_s:.0f} s (workers=2)")
+    top = sorted(peaks.items(), key=lambda kv: -kv[1])[:8]
+    print("largest referee peaks (MiB): " + ", ".join(f"{name} {mb:.0f}" for name, mb in top))
     return Corpus(
         out, results, error, wall_s, changed, survivors, left_in_tmp, markers, referee_peaks_mb=peaks,
         ipc_left=ipc_left, hostname=(hostname, socket.gethostname()),
