@@ -270,7 +270,23 @@ def enter(c: Confinement) -> None:
         _drop_privileges(c.uid)
         _check_readable(c.expose)
     die_with_parent()  # after setuid, which clears it
-    os.environ.update(HOME="/tmp", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib")
+    _clean_environment()
+
+
+# What a submission process may see of the grader's environment: nothing else (tokens, paths,
+# the grader's own settings) crosses.
+ENVIRONMENT_ALLOWED = (
+    "PATH", "LANG", "LANGUAGE", "TZ", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "MPLBACKEND",
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+    "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES",
+)  # fmt: skip
+
+
+def _clean_environment() -> None:
+    """Replace the inherited environment by an allowlist and the submission's own scratch paths."""
+    kept = {k: v for k, v in os.environ.items() if k in ENVIRONMENT_ALLOWED or k.startswith("LC_")}
+    os.environ.clear()
+    os.environ.update(kept, HOME="/tmp", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib")
 
 
 def facts(c: Confinement) -> dict[str, object]:
