@@ -26,6 +26,7 @@ import signal
 import stat
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -352,9 +353,14 @@ def protect_by_mode(hide: tuple[str, ...], expose: tuple[str, ...]) -> list[str]
 
 
 def interpreter_paths() -> tuple[str, ...]:
-    """Return the folders a submission process must still read: Python, its packages, this package."""
-    here = os.path.dirname(os.path.abspath(__file__))  # this package (an editable install lives in the course)
-    return tuple(dict.fromkeys(os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, here)))
+    """Return the folders a submission process must still read: Python, its packages, this package.
+
+    Each under the path Python uses and, where a symbolic link leads there, its real path too
+    (a virtualenv reached through a link imports from the link's path).
+    """
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the package (an editable install lives in the course)
+    roots = (sys.base_prefix, sys.prefix, here)
+    return tuple(dict.fromkeys(q for p in roots for q in (os.path.abspath(p), os.path.realpath(p))))
 
 
 def package_dirs(names: list[str]) -> tuple[str, ...]:
@@ -398,8 +404,8 @@ def kill_submission_process(pid: int) -> None:
             pass
 
 
-def _live_pids_of(uid: int) -> list[int]:
-    pids = []
+def _processes_of(uid: int) -> Iterator[tuple[int, list[bytes]]]:
+    """Yield (pid, fields of /proc/PID/stat after the command name) for each process of `uid`."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -407,12 +413,20 @@ def _live_pids_of(uid: int) -> list[int]:
             if os.stat(f"/proc/{entry}").st_uid != uid:
                 continue
             with open(f"/proc/{entry}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
+                yield int(entry), f.read().rsplit(b")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if state not in (b"Z", b"X"):  # zombies hold no resources; their parent reaps them
-            pids.append(int(entry))
-    return pids
+
+
+def _live_pids_of(uid: int) -> list[int]:
+    # zombies hold no resources; their parent reaps them
+    return [pid for pid, fields in _processes_of(uid) if fields and fields[0] not in (b"Z", b"X")]
+
+
+def cpu_seconds_of(uid: int) -> float:
+    """Return the CPU time of the live processes of `uid` (where no control group counts it)."""
+    ticks = sum(sum(int(x) for x in fields[11:15]) for _, fields in _processes_of(uid))  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def kill_uid(uid: int) -> None:

@@ -22,7 +22,16 @@ import pytest
 from autograder.checks import find_forbidden_imports, install_import_blocker
 from autograder.intake.names import clean_text
 from autograder.isolation import cgroups, zygote
-from autograder.isolation.confine import NONE, Confinement, facts, interpreter_paths, kill_uid, package_dirs, student_uid
+from autograder.isolation.confine import (
+    NONE,
+    Confinement,
+    cpu_seconds_of,
+    facts,
+    interpreter_paths,
+    kill_uid,
+    package_dirs,
+    student_uid,
+)
 from autograder.isolation.loader import BrokenModule, ModuleSet, SubmissionRejected, load_modules
 from autograder.isolation.zygote import Zygote
 from autograder.outcomes import CRASHED, FAILED, GRADER_ERROR, GRADER_ERROR_MSG, OOM_MSG, PASSED
@@ -434,23 +443,6 @@ class Budget(float):
         return f"Budget({float(self):g} s of {self.clock_name} time)"
 
 
-def _uid_cpu_seconds(uid: int) -> float:
-    """Return the CPU time of the live processes of `uid` (when no control group counts it)."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{entry}").st_uid != uid:
-                continue
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 @pytest.fixture(scope="session")
 def budget(request: pytest.FixtureRequest) -> Budget:
     """Seconds a training run may take, as the submission process's CPU time where it can be measured."""
@@ -463,7 +455,7 @@ def budget(request: pytest.FixtureRequest) -> Budget:
     if group is not None:
         return Budget(seconds, group.cpu_seconds, "CPU")
     uid = student_uid() if settings.isolation["level"] != NONE else None
-    return Budget(seconds, lambda: _uid_cpu_seconds(uid), "CPU") if uid is not None else Budget(seconds)
+    return Budget(seconds, lambda: cpu_seconds_of(uid), "CPU") if uid is not None else Budget(seconds)
 
 
 @pytest.fixture(scope="session")

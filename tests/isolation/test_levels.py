@@ -43,8 +43,9 @@ def add(a, b):
         "pids": len([p for p in os.listdir("/proc") if p.isdigit()]),
         "host": socket.gethostname(),
         "uid": os.getuid(),
-        "hidden_test": _read(os.environ.get("PROBE_HIDDEN", "") or "/nonexistent"),
-        "solution": _read(os.environ.get("PROBE_SOLUTION", "") or "/nonexistent"),
+        "hidden_test": _read("COURSE/assignments/a0_trivial/tests/hidden/test_hidden.py"),
+        "solution": _read("COURSE/solutions/a0_trivial/arith.py"),
+        "environment": sorted(k for k in os.environ if k.startswith("PROBE_")),
     }
     raise RuntimeError("SEEN:" + repr(seen))
 def mul(a, b):
@@ -74,16 +75,14 @@ def root_traversable():
 def _submission(tmp_path: Path, source: str) -> Path:
     folder = tmp_path / "subs" / "probe"
     folder.mkdir(parents=True)
-    (folder / "arith.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    (folder / "arith.py").write_text(textwrap.dedent(source).replace("COURSE", str(tmp_path / "course")), encoding="utf-8")
     for path in [tmp_path / "subs", folder, folder / "arith.py"]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return folder.parent
 
 
 def _grade(course: Path, subs: Path, out: Path, prefix: list[str], *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AUTOGRADER_COURSE": str(course), "HOME": "/tmp",
-           "PROBE_HIDDEN": str(course / "assignments/a0_trivial/tests/hidden/test_hidden.py"),
-           "PROBE_SOLUTION": str(course / "solutions/a0_trivial/arith.py")}  # fmt: skip
+    env = {**os.environ, "AUTOGRADER_COURSE": str(course), "HOME": "/tmp", "PROBE_TOKEN": "grader secret"}
     command = [*prefix, str(AUTOGRADER), "grade", "a0_trivial", str(subs), "--each", "--out", str(out), "--force", "-j", "1", *extra]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
 
@@ -106,6 +105,7 @@ def test_full_level_as_root_has_every_namespace_and_hides_the_course(tmp_path):
     assert seen["host"] == "submission"
     assert seen["uid"] == isolation["uid"] != 0
     assert seen["hidden_test"] != "read" and seen["solution"] != "read"
+    assert seen["environment"] == []  # the grader's environment does not cross
 
 
 def test_container_level_without_cap_sys_admin_uses_a_uid_and_file_modes(tmp_path, root_traversable):
