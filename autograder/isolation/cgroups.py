@@ -100,14 +100,6 @@ class Cgroup:
             return 0
         return int(dict(zip(words[::2], words[1::2], strict=False)).get("oom_kill", 0))
 
-    def pids(self) -> list[int]:
-        """Return the processes still in the group."""
-        path = next(iter(self.paths.values())) / "cgroup.procs"
-        try:
-            return [int(p) for p in path.read_text().split()]
-        except (OSError, ValueError):
-            return []
-
     def remove(self, attempts: int = 50) -> None:
         """Remove the group once its processes are gone (kill them first)."""
         for path in dict.fromkeys(self.paths.values()):
@@ -159,13 +151,3 @@ def create(name: str, memory_mb: int, max_processes: int) -> Cgroup:
     if base is not None:
         return _create_v2(base, name, memory_bytes, max_processes)
     return _create_v1(name, memory_bytes, max_processes)
-
-
-def available() -> str | None:
-    """Return why per-submission groups cannot be made here, or None when they can."""
-    name = f"autograder-probe-{os.getpid()}"
-    try:
-        create(name, 64, 8).remove()
-    except OSError as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None

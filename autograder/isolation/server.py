@@ -234,11 +234,6 @@ def _kind(exc: BaseException, cause: BaseException, in_student_code: bool, stage
     return "grader"
 
 
-def _isolation_facts() -> dict[str, Any]:
-    interfaces = {name for _, name in socket.if_nameindex()}
-    return {"uid": os.getuid(), "network": "none" if interfaces <= {"lo"} else "host"}
-
-
 def _answer(server: Server, raw: bytes) -> bytes:
     """Decode one request, run it and encode the reply; every failure becomes an error reply."""
     stage = "request"
@@ -267,6 +262,6 @@ def serve(settings: dict[str, Any]) -> None:
     folder = Path(settings["submission"])
     modules = load_modules(folder, settings["modules"])._modules
     server = Server(folder, modules)
-    wire.send_frame(sock, wire.encode({"hello": _isolation_facts()}))
+    wire.send_frame(sock, wire.encode({"hello": True}))  # imported; its confinement is the grader's record
     while (raw := wire.recv_frame(sock)) is not None:
         wire.send_frame(sock, _answer(server, raw))

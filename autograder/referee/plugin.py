@@ -29,7 +29,6 @@ from autograder.isolation.confine import (
     dataset_folders,
     facts,
     interpreter_paths,
-    kill_uid,
     package_dirs,
     student_uid,
 )
@@ -359,9 +358,7 @@ def _remote_submission(request: pytest.FixtureRequest, settings: Settings, forbi
     try:
         yield remote
     finally:
-        remote.close()
-        if confinement.uid is not None:
-            kill_uid(confinement.uid)
+        remote.close()  # kills the process and every process of its uid
         if group is not None:
             group.remove()
 

@@ -144,7 +144,6 @@ class Connection:
         self.zygote, self.settings, self.confinement, self.output = zygote, settings, confinement, output
         self.pid: int | None = None
         self.sock: socket.socket | None = None
-        self.facts: dict[str, Any] = {}
         self.failed_start: StudentCrashed | ConfinementFailed | None = None  # kept: every later test reports the same
         self.generation = 0
 
@@ -160,9 +159,9 @@ class Connection:
             os.close(out_fd)
         self.sock = mine
         self.generation += 1
-        self.confined = self._confined()
+        self._await_confinement()
         try:
-            hello = self._receive()
+            self._receive()  # the hello: the student's modules are imported
         except BaseException as exc:  # a timeout alarm or a death, while importing the student's modules
             if isinstance(exc, StudentCrashed):
                 self.failed_start = StartupCrashed(f"{str(exc).rstrip('.')} while importing your modules, so no test could run")
@@ -170,10 +169,9 @@ class Connection:
                 self.failed_start = StartupTimedOut("importing your modules did not finish")
             self.close()
             raise type(self.failed_start)(str(self.failed_start)) from exc
-        self.facts = hello.get("hello", {}) if isinstance(hello, dict) else {}
 
-    def _confined(self) -> dict[str, Any]:
-        """Read the confinement the process reports before any student code runs; fail closed."""
+    def _await_confinement(self) -> None:
+        """Read the first frame, sent before any student code runs: confined, or why not; fail closed."""
         try:
             first = self._receive()
         except StudentCrashed as exc:
@@ -183,7 +181,6 @@ class Connection:
             self.failed_start = ConfinementFailed(f"the submission process could not be confined ({why or first!r}); no student code ran")
             self.close()
             raise ConfinementFailed(str(self.failed_start))
-        return first["confined"]
 
     def _receive(self) -> Any:
         """Return the next reply; a death or a malformed reply is the submission process's crash."""
@@ -428,11 +425,6 @@ class RemoteSubmission:
         reply = self._conn.request({"op": "define", "target": {}, "source": helper_source(obj), "name": obj.__name__})
         origin = Origin(f"the test's helper `{obj.__name__}`", (), helper=obj)
         return RemoteObject(self._conn, {"handle": reply["ok"].id}, obj.__name__, origin)
-
-    @property
-    def isolation(self) -> dict[str, Any]:
-        """What the submission process reported about itself: uid and network."""
-        return dict(self._conn.facts)
 
     def close(self) -> None:
         self._conn.close()

@@ -23,6 +23,7 @@ from autograder.isolation import zygote
 from autograder.isolation.confine import (
     CONTAINER,
     LEVELS,
+    ONE_THREAD,
     dataset_folders,
     detect_level,
     die_with_parent,
@@ -43,13 +44,6 @@ UNUSED_PYTEST_PLUGINS = (
     "cacheprovider", "junitxml", "doctest", "pastebin", "unraisableexception", "threadexception",
     "legacypath", "stepwise", "lsp", "nose",
 )  # fmt: skip
-ONE_THREAD = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-}
 
 
 @dataclass
