@@ -35,6 +35,14 @@ class Question(BaseModel):
         ),
     )
 
+    covers: list[str] = Field(
+        default_factory=list,
+        description=(
+            "What the question grades, for the strength report: student files or `file.py::function` patterns "
+            "(e.g. `layers.py::*_backward`). Empty: the student files whose stem appears in `tests`."
+        ),
+    )
+
     def matches(self, test_id: str) -> bool:
         """Return whether a test id belongs to this question."""
         return any(fnmatch.fnmatchcase(test_id, pattern) for pattern in self.tests)
@@ -58,6 +66,25 @@ class Limits(BaseModel):
         description="Data memory of the referee (tests, reference, data), in MiB; a submission's replies cannot take it past this.",
     )
     max_processes: int = Field(default=64, gt=0, description="Processes and threads the submission may run at once.")
+
+
+class Strength(BaseModel):
+    """What `autograder strength` requires of an assignment's tests."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    goal: float = Field(
+        default=0.9, ge=0, le=1,
+        description="Least mutation score (killed / non-equivalent mutants) `validate --strength` accepts.",
+    )
+    probe_max_fraction: float = Field(
+        default=0.05, ge=0, le=1,
+        description="Most a degenerate answer (zeros, ones, random values, no training) may earn, as a fraction of the points.",
+    )
+    timeout_factor: float = Field(
+        default=4.0, gt=1,
+        description="A mutant's grading run may take this many times the solution's before it counts as killed by timeout.",
+    )
 
 
 class AssignmentSpec(BaseModel):
@@ -95,6 +122,7 @@ class AssignmentSpec(BaseModel):
         default_factory=list,
         description="Top-level modules a submission may not import (checked by source scan and at import time).",
     )
+    strength: Strength = Field(default_factory=Strength, description="Goals of the mutation analysis of the tests.")
     public_visibility: Literal["visible", "after_due_date", "after_published", "hidden"] = Field(
         default="visible", description="Gradescope visibility of tests under `tests/public/`."
     )
