@@ -10,6 +10,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import Assignment
@@ -71,12 +72,13 @@ def _log(out_dir: Path, name: str, text: str) -> None:
 
 def _grade_staged(
     assignment: Assignment, staged: StagedSubmission, work: Path, out_dir: Path, tests: list[Path] | None, isolate: bool,
-    original: str, fingerprint: str,
+    original: str, fingerprint: str, options: RunOptions,
 ) -> SubmissionResult:  # fmt: skip
     spec = assignment.spec
     run = run_tests(
         spec, tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution,
-        hide=hidden_paths(assignment, out_dir), isolate=isolate,
+        hide=hidden_paths(assignment, out_dir), isolate=isolate, per_submission_s=options.per_submission_s,
+        pytest_args=options.pytest_args,
     )  # fmt: skip
     metadata = {"seed": spec.seed, "device": "cpu", "python": platform.python_version(), "notes": staged.notes,
                 "staging_s": round(staged.seconds, 3)}  # fmt: skip
@@ -88,6 +90,14 @@ def _grade_staged(
     return result
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How one grading run differs from a normal one (the strength check stops at the first lost point)."""
+
+    pytest_args: tuple[str, ...] = ()
+    per_submission_s: float | None = None
+
+
 def grade_one(
     assignment: Assignment,
     source: Path,
@@ -97,6 +107,7 @@ def grade_one(
     force: bool = False,
     isolate: bool = True,
     fingerprint: str | None = None,
+    options: RunOptions = RunOptions(),
 ) -> SubmissionResult:
     """Grade one submission and write `OUT/<name>.json`; never raises for a bad submission."""
     spec = assignment.spec
@@ -118,7 +129,7 @@ def grade_one(
             return _write(result, out_dir)
         if not force and (old := _already_graded(out_dir, staged, fingerprint)):
             return old
-        return _write(_grade_staged(assignment, staged, work, out_dir, tests, isolate, original, fingerprint), out_dir)
+        return _write(_grade_staged(assignment, staged, work, out_dir, tests, isolate, original, fingerprint, options), out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -96,8 +96,8 @@ def _read_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
-def _pytest_args(tests: list[Path], confcutdir: Path, config: Path, ini: Path) -> list[str]:
-    return [
+def _pytest_args(tests: list[Path], confcutdir: Path, config: Path, ini: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    return [*extra,
         *map(str, tests), "-p", "autograder.referee.plugin", "--ag-config", str(config),
         "-c", str(ini), "--rootdir", str(confcutdir), "--confcutdir", str(confcutdir),
         "--import-mode=importlib", "--strict-markers", "-q", "-rN", "--no-header", "--tb=no",
@@ -209,12 +209,15 @@ def run_tests(
     per_submission_s: float | None = None,
     isolate: bool = True,
     hide: tuple[Path, ...] = (),
+    pytest_args: tuple[str, ...] = (),
 ) -> ChildRun:
     """Run `tests` in a referee process against the staged `submission`; return its events and status.
 
     With `isolate`, the student's code runs in a separate confined process, at the isolation
     level this host allows (`isolation_level`), and the referee (tests, expected values, data)
     only exchanges plain values with it.
+
+    With `pytest_args` (e.g. `-x` to stop at the first lost point), pytest gets them first.
     """
     level, why = isolation_level()
     if isolate and level == CONTAINER:
@@ -241,7 +244,7 @@ def run_tests(
     while confcutdir.name in {"tests", "public", "hidden"}:
         confcutdir = confcutdir.parent
     deadline = per_submission_s or spec.limits.per_submission_s
-    args = _pytest_args(tests, confcutdir, config, ini)
+    args = _pytest_args(tests, confcutdir, config, ini, pytest_args)
     out, err = work / "stdout.txt", work / "stderr.txt"
     start = time.perf_counter()
     referee_memory = spec.limits.referee_memory_mb if isolate else spec.limits.memory_mb
