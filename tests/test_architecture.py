@@ -22,6 +22,7 @@ LAYERS = [
     {"results"},
     {"exporters"},
     {"grade", "check", "release"},
+    {"strength"},
     {"validate"},
     {"cli"},
 ]
