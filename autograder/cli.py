@@ -64,7 +64,12 @@ def list_cmd() -> None:
 
 
 @app.command()
-def validate(assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_mlp_numpy (a unique prefix like a1 works).")) -> None:
+def validate(
+    assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_mlp_numpy (a unique prefix like a1 works)."),
+    strength: bool = typer.Option(False, "--strength", help="Also run the mutation analysis; fail below the spec's `strength.goal`."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-j", help="Mutants graded in parallel (with --strength)."),
+    report: Path | None = typer.Option(None, "--report", help="Write the strength report as JSON here (with --strength)."),
+) -> None:
     """Check an assignment: spec valid, stubs match the solution, solution 100 %, stubs 0 % as not attempted."""
     from autograder.course import find_assignment
     from autograder.validate import validate as run_validate
@@ -74,6 +79,7 @@ def validate(assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_
         a.spec  # noqa: B018 - load (and so validate) the spec first
     except SpecError as exc:
         raise _fail(str(exc)) from None
+    report_path = report
     with console.status(f"validating {a.id} (grading the solution and the stubs)"):
         report = run_validate(a)
     for who, res in (("solution", report.solution), ("stubs", report.template)):
@@ -85,6 +91,8 @@ def validate(assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_
         err.print(f"[red]problem:[/] {p}", highlight=False)
     if not report.ok:
         raise typer.Exit(code=1)
+    if strength:
+        _strength(a, workers, None, True, report_path, 40)
     console.print(f"[green]{a.id} is valid.")
 
 
@@ -142,6 +150,51 @@ def grade(
     console.print(f"results in {out}/, gradebook {out / 'grades.csv'}")
 
 
+@app.command()
+def strength(
+    assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_mlp_numpy."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-j", help="Mutants graded in parallel."),
+    only: str | None = typer.Option(None, "--only", help="Grade only mutants whose id matches this glob, e.g. 'optim.py::adam*' (no probes)."),
+    report: Path | None = typer.Option(None, "--report", "-o", help="Write the whole report (every mutant, its diff and outcome) as JSON here."),
+    show: int = typer.Option(40, "--show", help="Surviving mutants to print with their diffs."),
+) -> None:
+    """Grade mutants of the solution and degenerate answers; report the mutation score per question and every survivor."""
+    from autograder.course import find_assignment
+
+    try:
+        a = find_assignment(assignment)
+        a.spec  # noqa: B018
+    except SpecError as exc:
+        raise _fail(str(exc)) from None
+    _strength(a, workers, only, only is None, report, show)
+
+
+def _strength(a, workers: int, only: str | None, probes: bool, report_path: Path | None, show: int) -> None:  # noqa: ANN001
+    """Run the strength check with a progress bar, print its tables, write its JSON; exit 1 below the goals."""
+    from autograder.strength.run import StrengthError, run_strength
+    from autograder.strength.table import render
+
+    _check_isolation(False)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"mutants of {a.id}", total=None)
+            report = run_strength(a, workers=workers, only=only, probes=probes, on_done=lambda _: progress.advance(task),
+                                  on_total=lambda n: progress.update(task, total=n))  # fmt: skip
+    except StrengthError as exc:
+        raise _fail(str(exc)) from None
+    for part in render(report, show):
+        console.print(part)
+    if report_path:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(report.model_dump_json(indent=2), encoding="utf-8")
+        console.print(f"report: {report_path}")
+    for problem in report.problems:
+        err.print(f"[red]problem:[/] {problem}", highlight=False)
+    if report.problems and only is None:
+        raise typer.Exit(code=1)
+
+
 def _check_isolation(unconfined: bool) -> None:
     """Say which isolation level submissions get here; refuse `none` unless told `--unconfined`."""
     from autograder.isolation.confine import NONE
@@ -172,6 +225,22 @@ def release(
     except SpecError as exc:
         raise _fail(str(exc)) from None
     console.print(f"handout: {path}")
+
+
+@app.command()
+def calibrate(
+    assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_mlp_numpy (a unique prefix like a1 works)."),
+    machine: str = typer.Option("", "--machine", help="Name this machine in the entry (default: CPU model, CPUs, versions)."),
+) -> None:
+    """Time the calibration workload here and print the `calibration` entry to record where you set the budgets."""
+    from autograder.course import find_assignment
+    from autograder.runners.calibrate import calibration_report
+
+    try:
+        spec = find_assignment(assignment).spec
+    except SpecError as exc:
+        raise _fail(str(exc)) from None
+    console.print(calibration_report(spec, machine), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

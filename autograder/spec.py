@@ -68,6 +68,32 @@ class Limits(BaseModel):
     max_processes: int = Field(default=64, gt=0, description="Processes and threads the submission may run at once.")
 
 
+class Probe(BaseModel):
+    """A degenerate answer of the right shape that must earn (near) nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["zeros", "ones", "random", "constant", "inert"] = Field(
+        description=(
+            "What the degraded functions return: zeros, ones or random values of the right shape; `constant`: a "
+            "constant loss (log 10) with zero gradients; `inert`: the right values, but nothing they are given is "
+            "changed (a `train` that returns a plausible history without training the model)."
+        )
+    )
+    functions: list[str] = Field(
+        default=["*"], description="`file.py::function` patterns of the student functions to degrade (default: all of them)."
+    )
+    description: str = Field(default="", description="What the probe imitates, for the report.")
+
+
+DEFAULT_PROBES = [
+    Probe(kind="zeros", description="every student function returns zeros of the right shape"),
+    Probe(kind="ones", description="every student function returns ones of the right shape"),
+    Probe(kind="random", description="every student function returns random values of the right shape"),
+    Probe(kind="constant", description="a constant loss with zero gradients everywhere"),
+]
+
+
 class Strength(BaseModel):
     """What `autograder strength` requires of an assignment's tests."""
 
@@ -81,10 +107,29 @@ class Strength(BaseModel):
         default=0.05, ge=0, le=1,
         description="Most a degenerate answer (zeros, ones, random values, no training) may earn, as a fraction of the points.",
     )
+    probes: list[Probe] = Field(
+        default_factory=lambda: list(DEFAULT_PROBES),
+        description="Degenerate answers to try; each must earn at most `probe_max_fraction` of the questions it touches.",
+    )
     timeout_factor: float = Field(
         default=4.0, gt=1,
         description="A mutant's grading run may take this many times the solution's before it counts as killed by timeout.",
     )
+
+
+class Calibration(BaseModel):
+    """The calibration workload's time on the machine an assignment's budgets were set on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workload_cpu_s: float = Field(
+        gt=0,
+        description=(
+            "CPU seconds of the calibration workload on that machine, as `autograder calibrate` prints them; "
+            "a runner where it takes longer multiplies `training_budget_s` (and the wall-clock limits) to match."
+        ),
+    )
+    machine: str = Field(default="", description="Free text naming that machine (CPU model, cores, library versions).")
 
 
 class AssignmentSpec(BaseModel):
@@ -128,6 +173,13 @@ class AssignmentSpec(BaseModel):
     )
     hidden_visibility: Literal["visible", "after_due_date", "after_published", "hidden"] = Field(
         default="after_published", description="Gradescope visibility of tests under `tests/hidden/`."
+    )
+    calibration: Calibration | None = Field(
+        default=None,
+        description=(
+            "The calibration workload's time on the machine the budgets were set on; without it, budgets and "
+            "limits are used as written on every runner."
+        ),
     )
 
     @field_validator("student_files")

@@ -1,0 +1,93 @@
+"""Degenerate answers of the right shape: the solution with its student functions' results replaced.
+
+A probe submission is the solution with a wrapper appended to each student module. The
+wrapper calls the solution's function, so every value has the shape, dtype and structure a
+student's would, then replaces what it returns (zeros, ones, random values, a constant
+loss with zero gradients), or, for `inert`, returns the right values while changing nothing
+it was given (a `train` that reports a plausible history without training the model).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+from autograder.spec import Probe
+from autograder.strength.regions import FileRegions
+
+WRAPPER = '''
+
+# ---- degenerate-answer probe: {kind} ----
+def _probe_wrap(fn, kind={kind!r}):
+    import copy
+    import functools
+
+    import numpy as np
+
+    rng = np.random.default_rng(12345)
+    scalars = {{"zeros": 0.0, "ones": 1.0, "constant": 2.302585092994046}}
+
+    def fake(v):
+        if isinstance(v, bool | int | np.integer | str) or v is None:
+            return v
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind not in "fc":
+                return v
+            if kind == "ones":
+                return np.ones_like(v)
+            if kind == "random":
+                return rng.standard_normal(v.shape).astype(v.dtype)
+            return np.zeros_like(v)
+        if isinstance(v, float | np.floating):
+            return scalars.get(kind, float(rng.standard_normal()))
+        if isinstance(v, dict):
+            return {{k: fake(x) for k, x in v.items()}}
+        if isinstance(v, list | tuple):
+            return type(v)(fake(x) for x in v)
+        return v
+
+    @functools.wraps(fn)
+    def probe(*args, **kwargs):
+        if kind == "inert":
+            return fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        out = fn(*args, **kwargs)
+        if fn.__name__ == "__init__" and args:
+            for key, value in list(vars(args[0]).items()):
+                setattr(args[0], key, fake(value))
+        return fake(out)
+
+    return probe
+
+'''
+
+
+def _targets(regions: FileRegions, probe: Probe) -> list[str]:
+    return [f for f in sorted(regions.lines) if any(fnmatch.fnmatchcase(f"{regions.file}::{f}", p) for p in probe.functions)]
+
+
+def probe_source(regions: FileRegions, probe: Probe) -> str | None:
+    """Return a student file with the probe's wrapper applied to its targeted functions, or None if it targets none."""
+    names = _targets(regions, probe)
+    if not names:
+        return None
+    lines = [WRAPPER.format(kind=probe.kind)]
+    for name in names:
+        owner, _, attr = name.rpartition(".")
+        if owner:
+            lines.append(f"{owner}.{attr} = _probe_wrap({owner}.{attr})\n")
+        else:
+            lines.append(f"{name} = _probe_wrap({name})\n")
+    return regions.source + "".join(lines)
+
+
+def write_probe(solution: Path, regions: dict[str, FileRegions], files: list[str], probe: Probe, folder: Path) -> list[str]:
+    """Write a probe submission into `folder`; return the `file::function` names it degrades."""
+    folder.mkdir(parents=True, exist_ok=True)
+    targeted = []
+    for file in files:
+        source = (solution / file).read_text(encoding="utf-8")
+        if file in regions and (probed := probe_source(regions[file], probe)) is not None:
+            source = probed
+            targeted += [f"{file}::{name}" for name in _targets(regions[file], probe)]
+        (folder / file).write_text(source, encoding="utf-8")
+    return targeted
