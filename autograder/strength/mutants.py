@@ -107,6 +107,23 @@ def generic_mutants(regions: FileRegions) -> Iterator[Mutant]:
                          regions.file, name, change.operator, pos.start.line, source, diff, change.mistake)  # fmt: skip
 
 
+def _shift(text: str, indent: str) -> str:
+    return "".join(indent + ln if ln.strip() else ln for ln in text.splitlines(True))
+
+
+def _indented(source: str, find: str, replace: str) -> tuple[str, str]:
+    """Return `find` and `replace` indented as `find` sits in the source (YAML block scalars lose the indentation)."""
+    if "\n" not in find.strip("\n") + replace.strip("\n"):
+        return find, replace
+    first = find.strip("\n").splitlines()[0].strip()
+    for line in source.splitlines():
+        if line.strip() == first:
+            indent = line[: len(line) - len(line.lstrip())]
+            if source.count(_shift(find, indent)) == 1:
+                return _shift(find, indent), _shift(replace, indent)
+    return find, replace
+
+
 def catalogue_mutants(path: Path, regions: dict[str, FileRegions]) -> Iterator[Mutant]:
     """Yield the assignment's own catalogue of mistakes (`mutants.yaml`): text replacements in the solution.
 
@@ -115,15 +132,20 @@ def catalogue_mutants(path: Path, regions: dict[str, FileRegions]) -> Iterator[M
     """
     if not path.is_file():
         return
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{path}: expected a list of entries with `file`, `function`, `find`, `replace` and `mistake`")
     for n, entry in enumerate(entries):
         where = f"{path}: entry {n + 1}"
         file = entry.get("file")
         if file not in regions:
             raise ValueError(f"{where}: `file` must be one of the student files {sorted(regions)}, got {file!r}")
         source = regions[file].source
-        find, replace = entry.get("find", ""), entry.get("replace", "")
-        if not find or source.count(find) != 1:
+        find, replace = _indented(source, str(entry.get("find", "")), str(entry.get("replace", "")))
+        if not find.strip() or source.count(find) != 1:
             raise ValueError(f"{where}: `find` must occur exactly once in solutions/.../{file}; it occurs {source.count(find)} times")
         mutated = source.replace(find, replace)
         if not _compiles(mutated, file):

@@ -47,7 +47,10 @@ def load_equivalents(assignment: Assignment) -> dict[str, str]:
     path = assignment.folder / EQUIVALENT_FILE
     if not path.is_file():
         return {}
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except yaml.YAMLError as exc:
+        raise StrengthError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(entries, list):
         raise StrengthError(f"{path}: expected a list of entries with `id` and `reason`, got {type(entries).__name__}")
     out = {}
