@@ -281,18 +281,19 @@ def statements(node: cst.CSTNode, function: cst.FunctionDef | None = None) -> It
         op = stmt.operator
         new = AUG_SWAPS[type(op)](whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
         yield Change("swap-operator", node.with_changes(body=[stmt.with_changes(operator=new)]))
-    yield from _in_place(node, stmt)
+    yield from _in_place(node, stmt, function)
 
 
 IN_PLACE = {cst.Add: "+=", cst.Subtract: "-=", cst.Multiply: "*=", cst.Divide: "/="}
 
 
-def _in_place(node: cst.SimpleStatementLine, stmt: cst.BaseSmallStatement) -> Iterator[Change]:
-    """`out = w - lr * dw` becomes `w -= lr * dw; out = w`: the caller's array is modified."""
+def _in_place(node: cst.SimpleStatementLine, stmt: cst.BaseSmallStatement, function: cst.FunctionDef | None) -> Iterator[Change]:
+    """`out = w - lr * dw` becomes `w -= lr * dw; out = w`: the caller's array (a parameter) is modified."""
+    params = {p.name.value for p in function.params.params} if function else set()
     if not (isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, cst.BinaryOperation)):
         return
     value = stmt.value
-    if isinstance(value.left, cst.Name) and type(value.operator) in IN_PLACE and not value.lpar:
+    if isinstance(value.left, cst.Name) and value.left.value in params and type(value.operator) in IN_PLACE and not value.lpar:
         left, target = value.left.value, _text(stmt.targets[0].target)
         if left != target:
             code = f"{left} {IN_PLACE[type(value.operator)]} {_text(value.right)}; {target} = {left}\n"
