@@ -20,6 +20,7 @@ from autograder.intake.staging import StagedSubmission, SubmissionError, stage, 
 from autograder.results import SubmissionResult, build_result, error_result, read_result, write_result
 from autograder.results.fingerprint import grading_fingerprint
 from autograder.results.store import result_path, write_atomic
+from autograder.runners.calibrate import Speed, calibrate
 from autograder.runners.local import run_tests
 
 GRADEBOOK = "grades.csv"
@@ -72,16 +73,16 @@ def _log(out_dir: Path, name: str, text: str) -> None:
 
 def _grade_staged(
     assignment: Assignment, staged: StagedSubmission, work: Path, out_dir: Path, tests: list[Path] | None, isolate: bool,
-    original: str, fingerprint: str, options: RunOptions,
+    original: str, fingerprint: str, options: RunOptions, speed: Speed,
 ) -> SubmissionResult:  # fmt: skip
     spec = assignment.spec
     run = run_tests(
-        spec, tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution,
+        speed.limits_for(spec), tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution,
         hide=hidden_paths(assignment, out_dir), isolate=isolate, per_submission_s=options.per_submission_s,
-        pytest_args=options.pytest_args,
+        pytest_args=(*options.pytest_args, *speed.pytest_args()),
     )  # fmt: skip
     metadata = {"seed": spec.seed, "device": "cpu", "python": platform.python_version(), "notes": staged.notes,
-                "staging_s": round(staged.seconds, 3)}  # fmt: skip
+                "staging_s": round(staged.seconds, 3), "calibration": speed.record(spec)}  # fmt: skip
     result = build_result(
         spec, staged.name, staged.sha256, run, metadata, original_name=original, fingerprint=fingerprint, staging_s=staged.seconds
     )
@@ -108,8 +109,12 @@ def grade_one(
     isolate: bool = True,
     fingerprint: str | None = None,
     options: RunOptions = RunOptions(),
+    speed: Speed | None = None,
 ) -> SubmissionResult:
-    """Grade one submission and write `OUT/<name>.json`; never raises for a bad submission."""
+    """Grade one submission and write `OUT/<name>.json`; never raises for a bad submission.
+
+    `speed` is this runner's calibration (a batch measures it once); without it, it is measured here.
+    """
     spec = assignment.spec
     original = printable(submission_name(source))
     name = file_stem(name or submission_name(source))
@@ -129,7 +134,8 @@ def grade_one(
             return _write(result, out_dir)
         if not force and (old := _already_graded(out_dir, staged, fingerprint)):
             return old
-        return _write(_grade_staged(assignment, staged, work, out_dir, tests, isolate, original, fingerprint, options), out_dir)
+        speed = speed or calibrate(spec)
+        return _write(_grade_staged(assignment, staged, work, out_dir, tests, isolate, original, fingerprint, options, speed), out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -191,10 +197,11 @@ def grade_batch(
         stale.unlink(missing_ok=True)
     prepare_data(assignment)
     fingerprint = grading_fingerprint(assignment)
+    speed = calibrate(assignment.spec)  # once per batch: every submission gets the same factor
     results: list[SubmissionResult] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {
-            pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate, fingerprint): (src, name)
+            pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate, fingerprint, speed=speed): (src, name)
             for src, name in names.items()
         }
         for future in as_completed(futures):

@@ -120,6 +120,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(CONFIG_OPTION, dest="ag_config", default=None, help="grading settings JSON written by the engine")
     group.addoption("--ag-submission", dest="ag_submission", default=None, help="folder with the student's modules")
     group.addoption("--ag-reference", dest="ag_reference", default=None, help="folder with the reference solution")
+    group.addoption(
+        "--ag-speed-factor", dest="ag_speed_factor", type=float, default=1.0,
+        help="this machine is F times slower than the one the budgets were set on: the `budget` fixture allows F times `training_budget_s`",
+    )  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -400,20 +404,31 @@ class Budget(float):
     """Seconds a training run may take, measured as the submission's own CPU time.
 
     A busy neighbour slows the wall clock, not the CPU time a submission gets, so a correct
-    submission cannot fail its budget because of another one. Use it as
+    submission cannot fail its budget because of another one. Its value is the spec's
+    `training_budget_s` (`raw_s`) times this runner's speed `factor` (1 on the machine the
+    budget was set on, 3 on a runner three times slower). Use it as
 
         with budget.measure() as used:
             submission.train.train(...)
-        assert used.seconds <= budget
+        assert used.seconds <= budget, budget.explain()
     """
 
     clock_name = "wall"
 
-    def __new__(cls, seconds: float, clock: Callable[[], float] | None = None, clock_name: str = "wall") -> Budget:
-        obj = super().__new__(cls, seconds)
+    def __new__(
+        cls, seconds: float, clock: Callable[[], float] | None = None, clock_name: str = "wall", factor: float = 1.0
+    ) -> Budget:
+        obj = super().__new__(cls, seconds * factor)
         obj._clock = clock or time.perf_counter
         obj.clock_name = clock_name if clock else "wall"
+        obj.raw_s = float(seconds)
+        obj.factor = float(factor)
         return obj
+
+    @property
+    def seconds(self) -> float:
+        """Return the seconds allowed on this runner: `raw_s` times `factor`."""
+        return float(self)
 
     @contextlib.contextmanager
     def measure(self) -> Iterator[Measured]:
@@ -424,23 +439,40 @@ class Budget(float):
         finally:
             used.seconds = self._clock() - start
 
+    def explain(self) -> str:
+        """Return the budget in words: the seconds allowed here, the spec's seconds and the speed factor."""
+        return (f"{self.seconds:.3g} s of {self.clock_name} time ({self.raw_s:g} s on the course's machine "
+                f"x {self.factor:.2f}, this grader's speed factor)")  # fmt: skip
+
+    def as_record(self) -> dict[str, Any]:
+        """Return the budget as the result's metadata holds it."""
+        return {"raw_s": self.raw_s, "scaled_s": round(self.seconds, 3), "factor": self.factor, "clock": f"{self.clock_name} time"}
+
     def __repr__(self) -> str:
-        return f"Budget({float(self):g} s of {self.clock_name} time)"
+        return f"Budget({self.seconds:g} s of {self.clock_name} time = {self.raw_s:g} s x {self.factor:g})"
+
+
+def _budget_clock(request: pytest.FixtureRequest) -> tuple[Callable[[], float] | None, str]:
+    """Return the clock that counts the submission's CPU time, or (None, "wall") where none can."""
+    settings = _settings_of(request)
+    if not settings.isolate:
+        return time.process_time, "CPU"  # the student's code runs in this process
+    request.getfixturevalue("submission")
+    group = request.config.stash.get(CGROUP, None)
+    if group is not None:
+        return group.cpu_seconds, "CPU"
+    uid = student_uid() if settings.isolation["level"] != NONE else None
+    return (lambda: cpu_seconds_of(uid), "CPU") if uid is not None else (None, "wall")
 
 
 @pytest.fixture(scope="session")
 def budget(request: pytest.FixtureRequest) -> Budget:
-    """Seconds a training run may take, as the submission process's CPU time where it can be measured."""
-    settings = _settings_of(request)
-    seconds = float(settings.spec.get("training_budget_s", 30.0))
-    if not settings.isolate:
-        return Budget(seconds, time.process_time, "CPU")  # the student's code runs in this process
-    request.getfixturevalue("submission")
-    group = request.config.stash.get(CGROUP, None)
-    if group is not None:
-        return Budget(seconds, group.cpu_seconds, "CPU")
-    uid = student_uid() if settings.isolation["level"] != NONE else None
-    return Budget(seconds, lambda: cpu_seconds_of(uid), "CPU") if uid is not None else Budget(seconds)
+    """Seconds a training run may take on this runner, as the submission process's CPU time where it can be measured."""
+    seconds = float(_settings_of(request).spec.get("training_budget_s", 30.0))
+    clock, name = _budget_clock(request)
+    allowed = Budget(seconds, clock, name, factor=request.config.getoption("ag_speed_factor", 1.0) or 1.0)
+    request.config.stash[EVENTS].write(event="record", key="budget", value=allowed.as_record())
+    return allowed
 
 
 @pytest.fixture(scope="session")

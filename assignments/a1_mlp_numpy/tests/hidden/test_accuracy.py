@@ -32,8 +32,8 @@ def test_trained_mlp_reaches_the_accuracy_threshold_on_held_out_mnist(submission
     elapsed = used.seconds
     if elapsed > budget:
         raise AssertionError(
-            f"training is too slow: your train() took {elapsed:.1f} s of {used.clock}, the budget is {budget:g} s "
-            f"({cfg['epochs']} epochs of {len(mnist.y_train)} images, hidden_dims={cfg['hidden_dims']}). "
+            f"training is too slow: your train() took {elapsed:.1f} s of {used.clock}, the budget is {budget.explain()} "
+            f"for {cfg['epochs']} epochs of {len(mnist.y_train)} images with hidden_dims={cfg['hidden_dims']}. "
             "Replace Python loops over rows or units with NumPy array operations."
         )
     y_pred = assert_array("model.predict(X_test)", model.predict(mnist.X_test), shape=mnist.y_test.shape,
