@@ -29,12 +29,20 @@ class StrengthError(RuntimeError):
     """The strength check cannot start: the solution does not score full marks, or a file beside the spec is malformed."""
 
 
-def question_covers(spec: AssignmentSpec) -> dict[str, list[str]]:
-    """Return each question's `covers` patterns: as declared, or the student files whose stem its tests name."""
-    out = {}
-    for q in spec.questions:
-        out[q.id] = list(q.covers) or [f for f in spec.student_files if any(f"test_{f[:-3]}" in t for t in q.tests)]
+def _default_covers(tests: list[str], files: list[str]) -> list[str]:
+    """Guess what a question grades from its test patterns: `*/test_layers*.py::*` covers `layers.py`;
+    `*::test_mean*` covers the functions matching `mean*` in every student file."""
+    out = [f for f in files if any(f"test_{f[:-3]}" in t for t in tests)]
+    for t in tests:
+        name = t.rpartition("::")[2]
+        if name.startswith("test_") and name.removeprefix("test_").strip("*"):
+            out += [f"{f}::{name.removeprefix('test_')}" for f in files]
     return out
+
+
+def question_covers(spec: AssignmentSpec) -> dict[str, list[str]]:
+    """Return each question's `covers` patterns: as declared, or guessed from its test patterns."""
+    return {q.id: list(q.covers) or _default_covers(q.tests, spec.student_files) for q in spec.questions}
 
 
 def _questions_of(covers: dict[str, list[str]], file: str, function: str) -> list[str]:

@@ -1,0 +1,82 @@
+"""Student regions: the solution lines a student writes, found by comparing solution and stub."""
+
+import ast
+from pathlib import Path
+
+from autograder.strength.regions import file_regions, student_regions
+from tests.conftest import REPO
+
+STUB = '''import numpy as np
+
+
+def given(x):
+    """Not the student's."""
+    return x
+
+
+def f(x, w):
+    """Doc."""
+    n = x.shape[0]
+    # ---- YOUR CODE HERE: out = x @ w / n ----
+    raise NotImplementedError("f")
+    # ---- END YOUR CODE ----
+    cache = (x, w)
+    return out, cache
+'''
+SOLUTION = '''import numpy as np
+
+
+def given(x):
+    """Not the student's."""
+    return x
+
+
+def f(x, w):
+    """Doc."""
+    n = x.shape[0]
+    out = x @ w  # (N, M)
+    out = out / n
+    cache = (x, w)
+    return out, cache
+'''
+
+
+def _write(tmp_path: Path, stub: str, solution: str) -> tuple[Path, Path]:
+    (tmp_path / "stub").mkdir()
+    (tmp_path / "sol").mkdir()
+    (tmp_path / "stub" / "m.py").write_text(stub)
+    (tmp_path / "sol" / "m.py").write_text(solution)
+    return tmp_path / "sol" / "m.py", tmp_path / "stub" / "m.py"
+
+
+def test_region_is_the_solution_lines_the_stub_lacks(tmp_path):
+    regions = file_regions(*_write(tmp_path, STUB, SOLUTION))
+    assert regions.lines == {"f": {12, 13}}  # the two `out = ...` lines; not `n = ...`, not `cache = ...`
+
+
+def test_function_without_marker_has_no_region(tmp_path):
+    regions = file_regions(*_write(tmp_path, STUB, SOLUTION))
+    assert "given" not in regions.lines
+    assert regions.function_at(5, 5) is None
+    assert regions.function_at(12, 13) == "f"
+    assert regions.function_at(11, 12) is None  # a node that reaches outside the region is not the student's
+
+
+def _marked_functions(stub: Path) -> set[str]:
+    tree = ast.parse(stub.read_text())
+    lines = stub.read_text().splitlines()
+    out = set()
+    for node in ast.walk(tree):
+        for child in getattr(node, "body", []) if isinstance(node, ast.Module | ast.ClassDef) else []:
+            if isinstance(child, ast.FunctionDef) and any("YOUR CODE HERE" in ln for ln in lines[child.lineno - 1 : child.end_lineno]):
+                out.add(f"{node.name}.{child.name}" if isinstance(node, ast.ClassDef) else child.name)
+    return out
+
+
+def test_a1_regions_cover_every_stub_function_with_a_marker():
+    files = ["layers.py", "init.py", "optim.py", "mlp.py", "train.py"]
+    templates = REPO / "student_templates" / "a1_mlp_numpy"
+    regions = student_regions(REPO / "solutions" / "a1_mlp_numpy", templates, files)
+    for f in files:
+        assert set(regions[f].lines) == _marked_functions(templates / f), f
+    assert "MLP.loss" in regions["mlp.py"].lines and "MLP.__init__" not in regions["mlp.py"].lines
