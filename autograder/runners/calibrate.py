@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autograder.isolation.confine import ONE_THREAD
@@ -102,8 +103,14 @@ class Workload:
 
 
 def measure_workload(framework: str = "numpy", repeats: int = REPEATS) -> Workload:
-    """Run the workload for `framework` in a fresh single-threaded process; return its best seconds."""
-    cmd = [sys.executable, "-m", "autograder.runners.calibrate", framework, str(repeats)]
+    """Run the workload for `framework` in a fresh single-threaded process; return its best seconds.
+
+    The process imports from the package's own root, never from the working folder (a
+    submissions folder may hold a `numpy.py`).
+    """
+    root = str(Path(__file__).resolve().parents[2])
+    code = f"import sys; sys.path[0] = {root!r}; from autograder.runners.calibrate import main; main()"
+    cmd = [sys.executable, "-c", code, framework, str(repeats)]
     done = subprocess.run(
         cmd, env={**os.environ, **ONE_THREAD}, capture_output=True, text=True, timeout=MEASURE_TIMEOUT_S, check=False
     )
@@ -211,5 +218,6 @@ def calibration_report(spec: AssignmentSpec, machine: str = "") -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # the fresh process `measure_workload` starts
+def main() -> None:
+    """Print the workload's best seconds as JSON: the fresh process `measure_workload` starts."""
     print(json.dumps(_best_of(sys.argv[1], int(sys.argv[2]))))
