@@ -15,6 +15,7 @@ import yaml
 from autograder.course import Assignment
 from autograder.grade import RunOptions, grade_one, prepare_data
 from autograder.results import SubmissionResult
+from autograder.runners.calibrate import Speed, calibrate
 from autograder.spec import AssignmentSpec, Probe
 from autograder.strength.mutants import CATALOGUE_FILE, Mutant, all_mutants
 from autograder.strength.probes import write_probe
@@ -82,12 +83,12 @@ def _copy_solution(assignment: Assignment, folder: Path) -> None:
         shutil.copy2(assignment.solution / file, folder / file)
 
 
-def _grade_mutant(assignment: Assignment, mutant: Mutant, work: Path, name: str, options: RunOptions) -> SubmissionResult:
+def _grade_mutant(assignment: Assignment, mutant: Mutant, work: Path, name: str, options: RunOptions, speed: Speed) -> SubmissionResult:
     folder = work / "submissions" / name
     _copy_solution(assignment, folder)
     (folder / mutant.file).write_text(mutant.source, encoding="utf-8")
     try:
-        return grade_one(assignment, folder, work / "results", name, force=True, options=options)
+        return grade_one(assignment, folder, work / "results", name, force=True, options=options, speed=speed)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -107,11 +108,11 @@ def _mutant_outcome(mutant: Mutant, result: SubmissionResult, reference: float, 
 
 
 def _grade_probe(assignment: Assignment, regions: dict[str, FileRegions], probe: Probe, work: Path, name: str,
-                 covers: dict[str, list[str]], limit: float) -> ProbeOutcome:  # fmt: skip
+                 covers: dict[str, list[str]], limit: float, speed: Speed) -> ProbeOutcome:  # fmt: skip
     spec = assignment.spec
     folder = work / "submissions" / name
     functions = write_probe(assignment.solution, regions, spec.student_files, probe, folder)
-    result = grade_one(assignment, folder, work / "results", name, force=True)
+    result = grade_one(assignment, folder, work / "results", name, force=True, speed=speed)
     if probe.functions == ["*"]:
         questions = [q.id for q in spec.questions]
     else:
@@ -137,8 +138,8 @@ def _question_table(spec: AssignmentSpec, outcomes: list[MutantOutcome]) -> list
     return rows
 
 
-def _reference(assignment: Assignment, work: Path) -> SubmissionResult:
-    ref = grade_one(assignment, assignment.solution, work / "results", "reference", force=True)
+def _reference(assignment: Assignment, work: Path, speed: Speed) -> SubmissionResult:
+    ref = grade_one(assignment, assignment.solution, work / "results", "reference", force=True, speed=speed)
     if ref.status != "graded" or ref.score < ref.max_score - 1e-9:
         failing = [t.name for t in ref.tests if t.outcome != "passed"]
         raise StrengthError(f"the solution scores {ref.score:g}/{ref.max_score:g} ({ref.status}); failing: {failing}. "
@@ -175,14 +176,15 @@ def run_strength(
     covers = question_covers(spec)
     work = Path(tempfile.mkdtemp(prefix="autograder-strength-"))
     try:
-        ref = _reference(assignment, work)
+        speed = calibrate(spec)  # once: every mutant gets the same budgets
+        ref = _reference(assignment, work, speed)
         if on_done:
             on_done("reference")
         deadline = max(MIN_DEADLINE_S, spec.strength.timeout_factor * ref.execution_time)
         options = RunOptions(pytest_args=("-x",), per_submission_s=deadline)
 
         def one_mutant(k: int, m: Mutant) -> MutantOutcome:
-            result = _grade_mutant(assignment, m, work, f"mutant-{k:04d}", options)
+            result = _grade_mutant(assignment, m, work, f"mutant-{k:04d}", options, speed)
             qs = _questions_of(covers, m.file, m.function)
             outcome = _mutant_outcome(m, result, ref.score, qs[0] if qs else None, equivalents.get(m.id))
             if on_done:
@@ -190,7 +192,7 @@ def run_strength(
             return outcome
 
         def one_probe(k: int, p: Probe) -> ProbeOutcome:
-            outcome = _grade_probe(assignment, regions, p, work, f"probe-{k}-{p.kind}", covers, spec.strength.probe_max_fraction)
+            outcome = _grade_probe(assignment, regions, p, work, f"probe-{k}-{p.kind}", covers, spec.strength.probe_max_fraction, speed)
             if on_done:
                 on_done(f"probe {p.kind}")
             return outcome
