@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ import libcst as cst
 import yaml
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from autograder.strength.operators import CONTEXT_OPERATORS, OPERATORS, Change
+from autograder.strength.operators import CONTEXT_OPERATORS, NO_EFFECT_KEYWORDS, OPERATORS, Change
 from autograder.strength.regions import FileRegions
 
 CATALOGUE_FILE = "mutants.yaml"
@@ -61,6 +62,8 @@ class _Collector(cst.CSTVisitor):
             return False
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in SKIPPED_CALLS:
             return False
+        if isinstance(node, cst.Arg) and node.keyword and node.keyword.value in NO_EFFECT_KEYWORDS:
+            return False
         self.found.append((node, self._functions[-1] if self._functions else None))
         return super().on_visit(node)
 
@@ -91,6 +94,7 @@ def generic_mutants(regions: FileRegions) -> Iterator[Mutant]:
     wrapper.visit(collector)
     positions = wrapper.resolve(PositionProvider)
     seen = {regions.source}
+    ids: Counter[str] = Counter()
     for node, function in collector.found:
         pos = positions[node]
         name = regions.function_at(pos.start.line, pos.end.line)
@@ -103,8 +107,10 @@ def generic_mutants(regions: FileRegions) -> Iterator[Mutant]:
                 continue
             seen.add(source)
             diff = _diff(regions.file, regions.source, source)
-            yield Mutant(_mutant_id(regions.file, name, change, module.code_for_node(node), module.code_for_node(change.node)),
-                         regions.file, name, change.operator, pos.start.line, source, diff, change.mistake)  # fmt: skip
+            mid = _mutant_id(regions.file, name, change, module.code_for_node(node), module.code_for_node(change.node))
+            ids[mid] += 1  # the same change twice in one function (`i - 1` in two places): number them in order
+            mid = mid if ids[mid] == 1 else f"{mid}-{ids[mid]}"
+            yield Mutant(mid, regions.file, name, change.operator, pos.start.line, source, diff, change.mistake)
 
 
 def _shift(text: str, indent: str) -> str:

@@ -43,6 +43,8 @@ METHOD_SWAPS = {
     "zeros": "ones", "ones": "zeros", "var": "std", "std": "var", "exp": "log", "log": "exp",
 }  # fmt: skip
 AXIS_SWAPS = {"0": "1", "1": "0", "-1": "0"}
+COMMUTATIVE = {"maximum", "minimum", "add", "multiply", "logical_and", "logical_or", "hypot"}  # swapping their arguments changes nothing
+NO_EFFECT_KEYWORDS = {"copy", "dtype", "out", "casting", "order"}  # flipping `copy=False` does not change a value
 
 
 def _same_op(new: type, old: cst.CSTNode) -> cst.CSTNode:
@@ -176,7 +178,7 @@ def arguments(node: cst.CSTNode) -> Iterator[Change]:
     if name == "deepcopy" and len(node.args) == 1:
         yield Change("drop-copy", node.args[0].value, "state aliased instead of copied")
     positional = [i for i, a in enumerate(node.args) if a.keyword is None and not a.star]
-    if len(positional) >= 2:
+    if len(positional) >= 2 and name not in COMMUTATIVE:
         i, j = positional[:2]
         a, b = node.args[i], node.args[j]
         if _text(a.value) != _text(b.value):

@@ -103,3 +103,13 @@ def test_in_place_update_only_of_the_functions_inputs():
         "w -= lr * dw; next_w = w", "in-place update of an input array")
     local = "def f(a):\n    std = 2.0\n    w = std * a\n"
     assert not any("*=" in c for c in _codes("w = std * a\n", ops.statements, local))
+
+
+def test_no_mutant_that_cannot_change_a_value():
+    assert _codes("y = np.maximum(0, x)\n", ops.arguments) == []  # commutative
+    from autograder.strength.mutants import _Collector
+
+    module = cst.parse_module("m = a.astype(float, copy=False)\n")
+    collector = _Collector()
+    cst.MetadataWrapper(module).visit(collector)
+    assert not any(isinstance(n, cst.Name) and n.value == "False" for n, _ in collector.found)
