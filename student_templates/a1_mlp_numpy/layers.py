@@ -88,7 +88,7 @@ def sigmoid_forward(x):
     """Compute the forward pass of a logistic sigmoid, 1 / (1 + exp(-x)), elementwise.
 
     Inputs:
-    - x: any shape
+    - x: any shape, any finite values: no overflow (no RuntimeWarning), even for |x| = 1e4
 
     Returns:
     - out: same shape as x, values in [0, 1]

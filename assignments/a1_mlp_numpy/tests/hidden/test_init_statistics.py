@@ -1,4 +1,4 @@
-"""Hidden tests: weight initialisation statistics on a large layer, and use of the given generator."""
+"""Hidden tests: weight initialisation statistics on a large layer, use of the given generator, and the exact seeded draw."""
 import numpy as np
 import pytest
 
@@ -22,7 +22,7 @@ def weights(submission, scheme, rng):
     return w.astype(np.float64)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_init_mean_is_zero(scheme, weights):
     std = TARGET_STD[scheme]
     assert_within(f"mean of {scheme}({FAN_IN}, {FAN_OUT})", weights.mean(), 0.0, atol=0.01 * std,
@@ -36,10 +36,32 @@ def test_init_std_matches_the_scheme(scheme, weights):
                   hint=STD_HINT[scheme])
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_init_draws_from_the_given_generator(submission, scheme):
     w_first = getattr(submission.init, scheme)(30, 20, np.random.default_rng(123))
     assert_array("w", w_first, shape=(30, 20), dtype_kind="f", hint="Return a (fan_in, fan_out) matrix of floats.")
     w_again = getattr(submission.init, scheme)(30, 20, np.random.default_rng(123))
     assert_close("w drawn again from default_rng(123)", w_again, w_first, against="the first draw",
                  hint="Draw with the rng argument, not np.random, so a seed reproduces the weights.")
+
+
+def draw_hint(w_st, w_ref):
+    """Say whether the student drew the same samples with another scale, or other samples."""
+    scale = float(np.sum(w_st * w_ref) / np.sum(w_ref * w_ref))
+    if np.allclose(w_st, scale * w_ref, rtol=0, atol=1e-6 * np.abs(w_ref).max()):
+        return (f"Your weights are the reference's samples times {scale:.4g}: the draw is right, the std is not. "
+                "Check the std formula in the docstring.")
+    return ("Draw once with rng.standard_normal((fan_in, fan_out)) and multiply by the std (no uniform, "
+            "transposed or reshaped samples, no second draw): the docstring fixes the draw, so the same seed "
+            "must give the same weights.")
+
+
+@pytest.mark.points(0.5)
+def test_init_matches_the_seeded_reference_draw(submission, reference, scheme, rng):
+    seed = int(rng.integers(2**31))
+    w_st = getattr(submission.init, scheme)(30, 20, np.random.default_rng(seed))
+    w_st = assert_array("w", w_st, shape=(30, 20), dtype_kind="f", hint="Return a (fan_in, fan_out) matrix of floats.")
+    w_ref = getattr(reference.init, scheme)(30, 20, np.random.default_rng(seed))
+    hint = draw_hint(w_st.astype(np.float64), w_ref) if np.isfinite(w_st).all() else ""
+    assert_close(f"{scheme}(30, 20, np.random.default_rng({seed}))", w_st, w_ref, tol=1e-7,
+                 against="the reference's draw from the same seed", hint=hint)

@@ -10,11 +10,38 @@ def forward(layers, name, *args):
     return assert_tuple(name, getattr(layers, name)(*args), ("out", "cache"))
 
 
-def bn_param(mode, D, rng=None):
+def bn_param(mode, D, rng=None, eps=1e-5, momentum=0.9):
     running_mean = np.zeros(D) if rng is None else rng.standard_normal(D)
     running_var = np.ones(D) if rng is None else 0.5 + rng.random(D)
-    return {"mode": mode, "eps": 1e-5, "momentum": 0.9,
+    return {"mode": mode, "eps": eps, "momentum": momentum,
             "running_mean": running_mean, "running_var": running_var}
+
+
+class FloatErrorLog:
+    """Collects the floating-point errors NumPy reports while it is installed as NumPy's error callback."""
+
+    def __init__(self):
+        self.kinds = []
+
+    def __call__(self, kind, flag):
+        self.kinds.append(str(kind))
+
+
+def float_errors_during(submission, call):
+    """Return call()'s result and the floating-point errors (overflow, invalid, divide) NumPy saw in it.
+
+    NumPy's error state is set in the process that runs the student's code, and put back afterwards.
+    """
+    np_st = submission.layers.np
+    log = submission.define(FloatErrorLog)()
+    old_call = np_st.seterrcall(log)
+    old = np_st.seterr(over="call", invalid="call", divide="call")
+    try:
+        result = call()
+    finally:
+        np_st.seterr(**old)
+        np_st.seterrcall(old_call)
+    return result, list(log.kinds)
 
 
 # ---------------------------------------------------------------- forward passes
@@ -27,7 +54,7 @@ def test_affine_forward_matches_reference(submission, reference, rng):
     assert_close("out", out_st, out_ref, hint="Flatten each row of x to D values, then x @ w + b.")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
 def test_activation_forward_matches_reference(submission, reference, rng, name):
     x = 3 * rng.standard_normal((4, 6))
@@ -47,7 +74,7 @@ def test_softmax_cross_entropy_loss_matches_reference(submission, reference, rng
 
 # ---------------------------------------------------------------- numerical stability
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_softmax_cross_entropy_is_stable_on_huge_logits(submission, reference, rng):
     scores, y = 1e4 * rng.standard_normal((5, 10)), rng.integers(0, 10, size=5)
     returned = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
@@ -58,12 +85,40 @@ def test_softmax_cross_entropy_is_stable_on_huge_logits(submission, reference, r
     assert_close("dscores", dscores_st, dscores_ref, hint=hint)
 
 
-@pytest.mark.points(0.5)
+HUGE = np.array([[-1e4, -1000.0, -50.0, 0.0, 50.0, 1000.0, 1e4]])
+
+
+@pytest.mark.points(0.25)
 def test_sigmoid_is_finite_on_huge_inputs(submission, reference):
-    x = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]])
-    out_st, _ = forward(submission.layers, "sigmoid_forward", x.copy())
-    out_ref, _ = reference.layers.sigmoid_forward(x)
+    out_st, _ = forward(submission.layers, "sigmoid_forward", HUGE.copy())
+    out_ref, _ = reference.layers.sigmoid_forward(HUGE)
     assert_close("out", out_st, out_ref, hint="Compute exp only of non-positive numbers to avoid overflow.")
+
+
+@pytest.mark.points(0.25)
+def test_sigmoid_does_not_overflow_on_huge_inputs(submission):
+    _, errors = float_errors_during(submission, lambda: forward(submission.layers, "sigmoid_forward", HUGE.copy()))
+    if errors:
+        raise AssertionError(
+            f"`sigmoid_forward` overflows on x = {HUGE.ravel().tolist()}: NumPy reported {', '.join(sorted(set(errors)))} "
+            f"{len(errors)} time(s), expected none (the docstring asks for no overflow; each one is a RuntimeWarning). "
+            "Even where the output comes out right, exp(-x) of a large negative x overflows to inf: call exp only "
+            "on non-positive numbers, exp(-|x|), with one formula per sign of x (np.where evaluates both formulas "
+            "on every element, so index the two halves instead)."
+        )
+
+
+@pytest.mark.points(0.25)
+def test_tanh_is_finite_on_huge_inputs(submission, reference):
+    out_st, _ = forward(submission.layers, "tanh_forward", HUGE.copy())
+    out_ref, _ = reference.layers.tanh_forward(HUGE)
+    hint = "(exp(x) - exp(-x)) / (exp(x) + exp(-x)) is inf / inf = NaN for large |x|: use np.tanh."
+    out_st = assert_array("out", out_st, shape=HUGE.shape, hint=hint)
+    bad = ~np.isfinite(out_st)
+    if bad.any():
+        raise AssertionError(f"`tanh_forward` is not finite on x = {HUGE.ravel().tolist()}: got "
+                             f"{out_st.ravel().tolist()}, expected {out_ref.ravel().tolist()}. {hint}")
+    assert_close("out", out_st, out_ref, hint=hint)
 
 
 # ---------------------------------------------------------------- dropout
@@ -90,7 +145,7 @@ def test_dropout_preserves_the_expected_value(dropout_run):
                   hint="Inverted dropout scales the kept units by 1 / (1 - p).")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_dropout_scales_kept_units_by_one_over_keep_probability(dropout_run):
     x, out = dropout_run
     kept = out != 0
@@ -108,7 +163,30 @@ def test_batchnorm_train_forward_matches_reference(submission, reference, rng):
     assert_close("out", out_st, out_ref, hint="Normalise with the batch mean and the biased variance (divide by N).")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(0.25)
+def test_batchnorm_train_forward_uses_the_given_eps(submission, reference, rng):
+    x, gamma, beta = 0.3 * rng.standard_normal((10, 5)) + 2, rng.standard_normal(5), rng.standard_normal(5)
+    out_st, _ = forward(submission.layers, "batchnorm_forward", x.copy(), gamma, beta, bn_param("train", 5, eps=0.05))
+    out_ref, _ = reference.layers.batchnorm_forward(x, gamma, beta, bn_param("train", 5, eps=0.05))
+    assert_close("out with bn_param['eps'] = 0.05", out_st, out_ref,
+                 hint="Read eps from bn_param (default 1e-5 only when it is missing) and add it to the variance "
+                      "inside the square root: sqrt(var + eps).")
+
+
+@pytest.mark.points(0.25)
+def test_batchnorm_running_stats_use_the_given_momentum(submission, reference, rng):
+    gamma, beta = np.ones(4), np.zeros(4)
+    param_st, param_ref = bn_param("train", 4, momentum=0.6), bn_param("train", 4, momentum=0.6)
+    x = 2 * rng.standard_normal((16, 4)) + 5
+    submission.layers.batchnorm_forward(x.copy(), gamma, beta, param_st)
+    reference.layers.batchnorm_forward(x, gamma, beta, param_ref)
+    assert_close("bn_param['running_mean'] with momentum 0.6", param_st.get("running_mean"),
+                 param_ref["running_mean"],
+                 hint="Read momentum from bn_param (default 0.9 only when it is missing): "
+                      "running = momentum * running + (1 - momentum) * batch statistic.")
+
+
+@pytest.mark.points(1.5)
 def test_batchnorm_train_updates_running_stats(submission, reference, rng):
     gamma, beta = np.ones(4), np.zeros(4)
     param_st, param_ref = bn_param("train", 4), bn_param("train", 4)
@@ -124,7 +202,7 @@ def test_batchnorm_train_updates_running_stats(submission, reference, rng):
                  param_ref["running_var"], hint=hint)
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_batchnorm_eval_uses_running_stats(submission, reference, rng):
     x, gamma, beta = rng.standard_normal((6, 4)), rng.standard_normal(4), rng.standard_normal(4)
     param_st = bn_param("test", 4, rng)
@@ -135,7 +213,7 @@ def test_batchnorm_eval_uses_running_stats(submission, reference, rng):
                  hint="In test mode normalise with bn_param's running_mean and running_var, not the batch's.")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_batchnorm_eval_leaves_running_stats_unchanged(submission, rng):
     x, gamma, beta = rng.standard_normal((6, 4)), np.ones(4), np.zeros(4)
     param_st = bn_param("test", 4, rng)

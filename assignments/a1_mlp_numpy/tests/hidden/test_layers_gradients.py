@@ -82,7 +82,7 @@ def test_activation_backward_dx_matches_numeric_gradient(submission, reference, 
 
 # ---------------------------------------------------------------- softmax cross-entropy
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_softmax_cross_entropy_dscores_matches_numeric_gradient(submission, reference, rng):
     scores = rng.standard_normal((6, 5))
     y = rng.integers(0, 5, size=6)
@@ -112,7 +112,7 @@ def batchnorm_ref(reference, x, gamma, beta):
     return reference.layers.batchnorm_forward(x, gamma, beta, bn_param(x.shape[1]))[0]
 
 
-@pytest.mark.points(2.5)
+@pytest.mark.points(1.5)
 def test_batchnorm_backward_dx_matches_numeric_gradient(submission, reference, batchnorm_case):
     x, gamma, beta, dout = batchnorm_case
     dx_st, _, _ = batchnorm_grads(submission.layers, x, gamma, beta, dout)
@@ -138,7 +138,7 @@ def test_batchnorm_backward_dbeta_matches_numeric_gradient(submission, reference
 
 # ---------------------------------------------------------------- dropout (fixed mask)
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1.5)
 def test_dropout_backward_dx_matches_numeric_gradient(submission, rng):
     x = rng.standard_normal((6, 8))
     dout = rng.standard_normal((6, 8))
