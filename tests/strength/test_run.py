@@ -56,7 +56,7 @@ SOLUTION = STUB.replace('''    # ---- YOUR CODE HERE ----
     raise NotImplementedError("mean_rows")
     # ---- END YOUR CODE ----''', "    out = x.mean(axis=1)").replace('''    # ---- YOUR CODE HERE ----
     raise NotImplementedError("scale")
-    # ---- END YOUR CODE ----''', "    out = x * factor")
+    # ---- END YOUR CODE ----''', "    out = factor * x")
 TESTS = '''
 import numpy as np
 import pytest
@@ -98,7 +98,7 @@ def _mutant_id(course: Path, operator: str, diff_text: str) -> str:
 
 @pytest.mark.slow
 def test_weak_test_lets_mutants_survive_and_the_report_says_which(course):
-    equivalent = _mutant_id(course, "swap-operator", "+    out = x / factor")
+    equivalent = _mutant_id(course, "swap-operator", "+    out = factor / x")
     (course / "assignments/a0_strength/equivalent_mutants.yaml").write_text(
         f"- id: {equivalent}\n  reason: only for this test\n- id: stats.py::gone::constant::00000000\n  reason: stale\n")
     report = run_strength(find_assignment("a0_strength", course), workers=2)
@@ -134,7 +134,7 @@ def test_cli_prints_survivors_writes_json_and_fails_below_goal(course, tmp_path)
 
 
 def test_broken_solution_is_refused_with_a_reason(course):
-    (course / "solutions/a0_strength/stats.py").write_text(SOLUTION.replace("out = x * factor", "out = x[:1] * factor"))
+    (course / "solutions/a0_strength/stats.py").write_text(SOLUTION.replace("out = factor * x", "out = factor * x[:1]"))
     with pytest.raises(StrengthError, match=r"the solution scores 2/3 .*autograder validate"):
         run_strength(find_assignment("a0_strength", course), workers=1, only="nothing")
 
@@ -159,3 +159,28 @@ def test_malformed_catalogue_is_named(course, text, message):
     (course / "assignments/a0_strength/mutants.yaml").write_text(text)
     with pytest.raises(StrengthError, match=message):
         run_strength(find_assignment("a0_strength", course), only="nothing")
+
+
+STRONG_SCALE = """
+@pytest.mark.points(1)
+def test_scale_matches_values(submission):
+    x = np.arange(6.0).reshape(2, 3)
+    got = np.asarray(submission.stats.scale(x, 3.0))
+    assert got.shape == (2, 3) and np.allclose(got, 3.0 * x), f"scale: got {got}"
+"""
+
+
+@pytest.mark.slow
+def test_validate_with_strength_fails_below_the_goal_and_passes_at_it(course):
+    env = {**os.environ, "AUTOGRADER_COURSE": str(course), "COLUMNS": "200"}
+    cmd = [sys.executable, "-m", "autograder.cli", "validate", "a0_strength", "--strength", "-j", "2"]
+    weak = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert weak.returncode == 1 and "mutation score" in weak.stderr and "is valid" not in weak.stdout, weak.stdout + weak.stderr
+
+    tests = course / "assignments/a0_strength/tests/hidden/test_stats.py"
+    tests.write_text(tests.read_text().split("@pytest.mark.points(1)")[0] + STRONG_SCALE.lstrip())
+    in_place = _mutant_id(course, "in-place", "factor *= x")
+    (course / "assignments/a0_strength/equivalent_mutants.yaml").write_text(
+        f"- id: {in_place}\n  reason: factor is a number; `factor *= x` only rebinds the name\n")
+    ok = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert ok.returncode == 0 and "mutation score 100.0%" in ok.stdout and "is valid" in ok.stdout, ok.stdout + ok.stderr
