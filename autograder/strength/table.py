@@ -29,12 +29,12 @@ def question_table(report: StrengthReport) -> Table:
 def probe_table(report: StrengthReport) -> Table:
     """Return what each degenerate answer earned, on the questions it touches and in total."""
     table = Table(title=f"degenerate answers (each may earn at most {report.probe_max_fraction:.0%})")
-    for col in ("probe", "what it imitates", "questions", "earned", "total", "verdict"):
+    for col in ("probe", "questions", "earned", "total", "verdict"):
         table.add_column(col)
     for p in report.probes:
         verdict = "[green]ok" if p.passed else "[red]earns too much"
         questions = "all" if len(p.questions) == len(report.questions) else ", ".join(p.questions)
-        table.add_row(p.kind, p.description, questions, f"{p.score:g}/{p.max_score:g} ({p.fraction:.1%})",
+        table.add_row(f"{p.kind}: {p.description}" if p.description else p.kind, questions, f"{p.score:g}/{p.max_score:g} ({p.fraction:.1%})",
                       f"{p.total:g}/{report.max_score:g}", verdict)  # fmt: skip
     return table
 
