@@ -138,7 +138,7 @@ def test_dropout_drops_a_fraction_p_of_units(dropout_run):
                   hint="p is the probability of DROPPING a unit: keep it where rng.random(x.shape) >= p.")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_dropout_preserves_the_expected_value(dropout_run):
     x, out = dropout_run
     assert_within("mean(out) / mean(x)", np.mean(out) / np.mean(x), 1.0, atol=0.01,
@@ -151,6 +151,17 @@ def test_dropout_scales_kept_units_by_one_over_keep_probability(dropout_run):
     kept = out != 0
     assert_close("kept units of out", out[kept], x[kept] / 0.7, against="x / (1 - p)",
                  hint="Multiply each kept unit by 1 / (1 - p), here 1 / 0.7.")
+
+
+@pytest.mark.points(0.25)
+def test_dropout_draws_a_mask_value_for_every_unit(dropout_run):
+    _, out = dropout_run
+    patterns = {tuple(row) for row in (out[:50] == 0)}
+    if len(patterns) == 1:
+        raise AssertionError(
+            "dropout drops the same units in every row: the first 50 rows of out share one pattern of zeros, "
+            "expected each row to get its own random mask. Draw the mask with the shape of x, rng.random(x.shape), "
+            "not one value per column.")
 
 
 # ---------------------------------------------------------------- batchnorm train vs eval

@@ -6,7 +6,7 @@ backward pass is judged on its own even when the student's forward pass is wrong
 import numpy as np
 import pytest
 
-from autograder.checks import assert_tuple, grad_check
+from autograder.checks import assert_array, assert_close, assert_tuple, grad_check
 
 
 def forward(layers, name, *args):
@@ -138,6 +138,19 @@ def test_batchnorm_backward_dbeta_matches_numeric_gradient(submission, reference
 
 # ---------------------------------------------------------------- dropout (fixed mask)
 
+def check_dropout_output(out, x, p):
+    """Fail unless every unit of out is 0 or x / (1 - p), with some of each: the forward the gradient is taken of."""
+    kept = out != 0
+    dropped = float(np.mean(~kept))
+    if not 0.1 <= dropped <= 0.7:
+        raise AssertionError(
+            f"dropout_forward with p={p} dropped {dropped:.0%} of {x.size} units, expected about {p:.0%}; the "
+            "gradient of a forward pass that does not drop units as the docstring says cannot be judged. "
+            "Fix dropout_forward first (the dropout tests say more).")
+    assert_close("kept units of out", out[kept], x[kept] / (1 - p), against="x / (1 - p)",
+                 hint="Fix dropout_forward first: kept units are x / (1 - p).")
+
+
 @pytest.mark.points(1.5)
 def test_dropout_backward_dx_matches_numeric_gradient(submission, rng):
     x = rng.standard_normal((6, 8))
@@ -147,7 +160,8 @@ def test_dropout_backward_dx_matches_numeric_gradient(submission, rng):
     def forward_st(v):  # a fresh generator each call: the same mask every time
         return forward(submission.layers, "dropout_forward", v, 0.4, True, np.random.default_rng(seed))[0]
 
-    _, cache = forward(submission.layers, "dropout_forward", x.copy(), 0.4, True, np.random.default_rng(seed))
+    out, cache = forward(submission.layers, "dropout_forward", x.copy(), 0.4, True, np.random.default_rng(seed))
+    check_dropout_output(assert_array("out", out, shape=x.shape), x, 0.4)
     dx_st = submission.layers.dropout_backward(dout.copy(), cache)
     grad_check("dx", dx_st, forward_st, x, dout,
                hint="Multiply dout by the same scaled mask the forward pass used.")

@@ -239,6 +239,9 @@ def test_mlp_grads_with_dropout_match_numeric_gradient(submission, reference, rn
     if not isinstance(model_st.rng, np.random.Generator):
         raise AssertionError(f"`model.rng` is {type(model_st.rng).__name__}, expected the numpy Generator that "
                              "__init__ makes with np.random.default_rng(seed). Keep it, and draw the masks from it.")
+    model_st.dropout, model_ref.dropout = 0.0, 0.0  # the forward without dropout first, against the reference
+    check_loss(model_st, model_ref, X, y, LOSS_FIRST)
+    model_st.dropout = DROPOUT
     rewinder = submission.define(RngRewinder)(model_st)
     start = {name: assert_array(f"params['{name}']", model_st.params[name], shape=model_ref.params[name].shape)
              .astype(np.float64) for name in sorted(model_ref.params)}
