@@ -15,10 +15,18 @@ def scheme(request):
     return request.param
 
 
+def assert_random(name, w):
+    """Fail if every weight is the same number: statistics and reproducibility of a constant say nothing."""
+    if np.isfinite(w).all() and w.size and np.all(w == w.flat[0]):
+        raise AssertionError(f"`{name}` holds one value, {float(w.flat[0]):g}, in every entry, expected random draws. "
+                             "Draw the weights with rng.standard_normal((fan_in, fan_out)) and scale them by the std.")
+
+
 @pytest.fixture
 def weights(submission, scheme, rng):
     w = getattr(submission.init, scheme)(FAN_IN, FAN_OUT, rng)
     w = assert_array("w", w, shape=(FAN_IN, FAN_OUT), dtype_kind="f", hint="Return a (fan_in, fan_out) matrix of floats.")
+    assert_random("w", w)
     return w.astype(np.float64)
 
 
@@ -39,7 +47,8 @@ def test_init_std_matches_the_scheme(scheme, weights):
 @pytest.mark.points(0.25)
 def test_init_draws_from_the_given_generator(submission, scheme):
     w_first = getattr(submission.init, scheme)(30, 20, np.random.default_rng(123))
-    assert_array("w", w_first, shape=(30, 20), dtype_kind="f", hint="Return a (fan_in, fan_out) matrix of floats.")
+    assert_random("w", assert_array("w", w_first, shape=(30, 20), dtype_kind="f",
+                                    hint="Return a (fan_in, fan_out) matrix of floats."))
     w_again = getattr(submission.init, scheme)(30, 20, np.random.default_rng(123))
     assert_close("w drawn again from default_rng(123)", w_again, w_first, against="the first draw",
                  hint="Draw with the rng argument, not np.random, so a seed reproduces the weights.")

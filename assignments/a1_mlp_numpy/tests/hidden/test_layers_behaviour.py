@@ -96,8 +96,12 @@ def test_sigmoid_is_finite_on_huge_inputs(submission, reference):
 
 
 @pytest.mark.points(0.25)
-def test_sigmoid_does_not_overflow_on_huge_inputs(submission):
-    _, errors = float_errors_during(submission, lambda: forward(submission.layers, "sigmoid_forward", HUGE.copy()))
+def test_sigmoid_does_not_overflow_on_huge_inputs(submission, reference):
+    (out_st, _), errors = float_errors_during(submission,
+                                              lambda: forward(submission.layers, "sigmoid_forward", HUGE.copy()))
+    assert_close("out", out_st, reference.layers.sigmoid_forward(HUGE)[0],
+                 hint="The values are off already (the test on huge inputs says more); this test judges overflow "
+                      "of a right sigmoid only.")
     if errors:
         raise AssertionError(
             f"`sigmoid_forward` overflows on x = {HUGE.ravel().tolist()}: NumPy reported {', '.join(sorted(set(errors)))} "
@@ -149,6 +153,9 @@ def test_dropout_preserves_the_expected_value(dropout_run):
 def test_dropout_scales_kept_units_by_one_over_keep_probability(dropout_run):
     x, out = dropout_run
     kept = out != 0
+    if kept.mean() < 0.5:
+        raise AssertionError(f"dropout with p = 0.3 kept {kept.mean():.0%} of the units, expected about 70%, so their "
+                             "scale cannot be judged. Keep a unit where rng.random(x.shape) >= p.")
     assert_close("kept units of out", out[kept], x[kept] / 0.7, against="x / (1 - p)",
                  hint="Multiply each kept unit by 1 / (1 - p), here 1 / 0.7.")
 
@@ -225,11 +232,16 @@ def test_batchnorm_eval_uses_running_stats(submission, reference, rng):
 
 
 @pytest.mark.points(0.25)
-def test_batchnorm_eval_leaves_running_stats_unchanged(submission, rng):
+def test_batchnorm_eval_leaves_running_stats_unchanged(submission, reference, rng):
     x, gamma, beta = rng.standard_normal((6, 4)), np.ones(4), np.zeros(4)
     param_st = bn_param("test", 4, rng)
     mean_before, var_before = param_st["running_mean"].copy(), param_st["running_var"].copy()
-    submission.layers.batchnorm_forward(x.copy(), gamma, beta, param_st)
+    out_st, _ = forward(submission.layers, "batchnorm_forward", x.copy(), gamma, beta, param_st)
+    param_ref = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in bn_param("test", 4).items()}
+    param_ref["running_mean"], param_ref["running_var"] = mean_before.copy(), var_before.copy()
+    assert_close("out in test mode", out_st, reference.layers.batchnorm_forward(x, gamma, beta, param_ref)[0],
+                 hint="Test mode is off already (the test of test mode says more); this test judges the running "
+                      "statistics of a right test-mode pass only.")
     hint, before = "Update the running statistics in train mode only.", "its value before the call"
     assert_close("bn_param['running_mean'] after a test-mode call", param_st.get("running_mean"), mean_before,
                  against=before, hint=hint)

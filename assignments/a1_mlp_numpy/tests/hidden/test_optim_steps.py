@@ -91,7 +91,7 @@ def test_update_rule_step_uses_the_given_hyperparameters_and_state(submission, r
     assert_close(f"next_w from one {rule} step", w_st, w_ref, tol=1e-7, hint=hint)
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(1.2)
 @pytest.mark.parametrize("rule", STATEFUL)
 def test_update_rule_keeps_its_state_across_steps(submission, reference, rng, rule):
     update_st, update_ref = getattr(submission.optim, rule), getattr(reference.optim, rule)
@@ -139,13 +139,19 @@ class ArrayProbe:
 
 @pytest.mark.points(0.25)
 @pytest.mark.parametrize("rule", RULES)
-def test_update_rule_leaves_w_and_dw_unchanged(submission, rng, rule):
+def test_update_rule_leaves_w_and_dw_unchanged(submission, reference, rng, rule):
     """The rule runs inside your train(), which passes it the model's own arrays; one update, then a check."""
-    probe = submission.define(ArrayProbe)(rng.standard_normal((3, 4)), rng.standard_normal((3, 4)))
+    w, dw = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    probe = submission.define(ArrayProbe)(w, dw)
     X = rng.standard_normal((6, 2))
     data = {"X_train": X, "y_train": np.zeros(6, dtype=np.int64), "X_val": X, "y_val": np.zeros(6, dtype=np.int64)}
     submission.train.train(probe, data, update_rule=rule, optim_config=copy.deepcopy(HYPERPARAMETERS[rule]),
                            epochs=1, batch_size=6, seed=0)
+    w_ref, _ = getattr(reference.optim, rule)(w.copy(), dw.copy(), copy.deepcopy(HYPERPARAMETERS[rule]))
+    assert_keys("model.params", probe.params, ["W1"])
+    assert_close(f"the weights after one {rule} update in train()", probe.params["W1"], w_ref,
+                 hint=f"The update itself is off (the other tests of {rule} say more); this test judges in-place "
+                      "changes of a right update only.")
     changed = sorted(set(probe.changed))
     if changed:
         raise AssertionError(

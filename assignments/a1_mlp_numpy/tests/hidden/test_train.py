@@ -1,9 +1,10 @@
 """Hidden tests: the training loop, judged on fake models built where the student's code runs and on
 the student's own MLP.
 
-The fake models' scripts (which epoch is best, when patience runs out) are drawn per run, and the
-same behaviours are checked again on the student's own MLP, so no answer prepared for a fake model
-can pass: train() has to do the work.
+The fake models' scripts (which epoch is best, when patience runs out) are drawn from the grader's
+seeded generator, the probes' expected values follow from what train() does with them, and the same
+behaviours are checked again on the student's own MLP: an answer prepared for a fake model that the
+student's code recognises cannot pass, train() has to do the work.
 """
 from functools import partial
 
@@ -54,6 +55,11 @@ def run(submission, script, epochs, patience):
                                      optim_config={"learning_rate": 1.0}, epochs=epochs,
                                      batch_size=N_VAL, seed=0, patience=patience)
     assert_keys("history", history, ["val_acc_history", "best_val_acc", "best_epoch", "epochs_run"])
+    trained = assert_array("model.params['W1']", model.params.get("W1"), shape=(1,))
+    if not trained[0] >= 1:
+        raise AssertionError(
+            f"train() did not update the model: model.params['W1'] is {trained[0]:g} after training, expected at "
+            "least 1 (one update per epoch). Update model.params in place of the model you were given, not a copy.")
     return model, history
 
 
@@ -189,6 +195,11 @@ def test_train_records_one_loss_per_update(submission, rng):
     history = submission.train.train(model, probe_data(rng, n), update_rule="sgd", optim_config={"learning_rate": 0.1},
                                      epochs=epochs, batch_size=batch, seed=0)
     updates = epochs * -(-n // batch)
+    seen = len(model.update_losses)
+    if seen != updates:
+        raise AssertionError(
+            f"train() updated the model's parameters {seen} times, expected {updates} ({epochs} epochs of "
+            f"ceil({n} / {batch}) = {-(-n // batch)} batches): update model.params after every batch.")
     got = len(assert_sequence("history['loss_history']", history["loss_history"]))
     per_epoch = " (one per epoch)" if got == epochs else ""
     loss_history(history, length=updates,
@@ -203,6 +214,10 @@ def test_train_records_the_loss_of_each_update(submission, rng):
     history = submission.train.train(model, probe_data(rng, 20), update_rule="sgd", optim_config={"learning_rate": 0.1},
                                      epochs=2, batch_size=10, seed=0)
     got, used = loss_history(history), [float(v) for v in model.update_losses]
+    if not got or not used:
+        raise AssertionError(
+            f"train() recorded {len(got)} losses and updated the model {len(used)} times, expected 4 of each "
+            "(2 epochs of 2 batches): update model.params and append the batch's loss after every batch.")
     it = iter(used)
     stray = [v for v in got if not any(v == u for u in it)]  # got must be a subsequence of the update losses
     if stray:

@@ -36,7 +36,7 @@ def test_two_steps_match_expected_values(submission, rule):
                 "keep the rule's state in config so the next call uses it.")
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(0.5)
 def test_every_rule_accepts_a_none_config(submission):
     for rule in EXPECTED_AFTER_TWO_STEPS:
         hint = f"With config=None, {rule} must create a dict and fill in the defaults."
