@@ -201,12 +201,20 @@ class RngRewinder:
         return self.model.loss(X, y)
 
 
-def dropout_models(submission, reference, rng, activation="relu"):
-    """Return (model_st, model_ref, X, y) with dropout, once the student's loss without dropout matches the reference."""
+def dropout_models(submission, reference, rng, activation="relu", grads_too=False):
+    """Return (model_st, model_ref, X, y) with dropout, once the student's model without dropout matches the reference."""
     model_st, model_ref = make_models(submission, reference, rng, dropout=0.0, activation=activation)
     X, y = rng.standard_normal((20, D)), rng.integers(0, C, size=20)
     check_loss(model_st, model_ref, X, y, "Your loss without dropout differs from the reference's, so dropout "
                                           "cannot be judged yet: fix the loss first (the loss tests say more).")
+    if grads_too:
+        grads_st, grads_ref = loss_and_grads(model_st, X.copy(), y.copy())[1], model_ref.loss(X, y)[1]
+        assert_keys("grads", grads_st, grads_ref, hint="Return one gradient per entry of self.params.")
+        for name in sorted(grads_ref):
+            assert_close(f"grads['{name}'] without dropout, activation='{activation}'", grads_st[name],
+                         grads_ref[name], tol=1e-6,
+                         hint="Your gradients differ already without dropout, so the dropout path cannot be "
+                              "judged yet: fix them first (the gradient tests without dropout say more).")
     model_st.dropout, model_ref.dropout = DROPOUT, DROPOUT
     return model_st, model_ref, X, y
 
@@ -238,7 +246,7 @@ def test_mlp_dropout_masks_change_between_loss_calls(submission, reference, rng)
 
 @pytest.mark.points(2.5)
 def test_mlp_grads_with_dropout_match_numeric_gradient(submission, reference, rng):
-    model_st, model_ref, X, y = dropout_models(submission, reference, rng, activation="sigmoid")
+    model_st, model_ref, X, y = dropout_models(submission, reference, rng, activation="sigmoid", grads_too=True)
     X, y = X[:6], y[:6]
     if not isinstance(model_st.rng, np.random.Generator):
         raise AssertionError(f"`model.rng` is {type(model_st.rng).__name__}, expected the numpy Generator that "
