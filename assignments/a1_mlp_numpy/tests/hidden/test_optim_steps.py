@@ -150,8 +150,8 @@ def test_update_rule_leaves_w_and_dw_unchanged(submission, reference, rng, rule)
     w_ref, _ = getattr(reference.optim, rule)(w.copy(), dw.copy(), copy.deepcopy(HYPERPARAMETERS[rule]))
     assert_keys("model.params", probe.params, ["W1"])
     assert_close(f"the weights after one {rule} update in train()", probe.params["W1"], w_ref,
-                 hint=f"The update itself is off (the other tests of {rule} say more); this test judges in-place "
-                      "changes of a right update only.")
+                 hint=f"Either {rule} is off (its other tests say more) or train() did not store its result in "
+                      "model.params; this test judges in-place changes of a right update only.")
     changed = sorted(set(probe.changed))
     if changed:
         raise AssertionError(
