@@ -1,10 +1,11 @@
 """Degenerate answers of the right shape: the solution with its student functions' results replaced.
 
 A probe submission is the solution with a wrapper appended to each student module. The
-wrapper calls the solution's function, so every value has the shape, dtype and structure a
-student's would, then replaces what it returns (zeros, ones, random values, a constant
-loss with zero gradients), or, for `inert`, returns the right values while changing nothing
-it was given (a `train` that reports a plausible history without training the model).
+wrapper calls the solution's function on copies of its arguments, so every value has the
+shape, dtype and structure a student's would and nothing it was given changes (no training,
+no running statistics, no optimizer state), then replaces what it returns (zeros, ones,
+random values, a constant loss with zero gradients), or, for `inert`, returns it as it is
+(a `train` that reports a plausible history without training the model).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def _probe_wrap(fn, kind={kind!r}):
     scalars = {{"zeros": 0.0, "ones": 1.0, "constant": 2.302585092994046}}
 
     def fake(v):
-        if isinstance(v, bool | int | np.integer | str) or v is None:
+        if isinstance(v, bool | str) or v is None:
             return v
+        if isinstance(v, int | np.integer):
+            return {{"zeros": 0, "ones": 1}}.get(kind, int(rng.integers(0, 10)))
         if isinstance(v, np.ndarray):
             if v.dtype.kind not in "fc":
                 return v
@@ -48,13 +51,15 @@ def _probe_wrap(fn, kind={kind!r}):
 
     @functools.wraps(fn)
     def probe(*args, **kwargs):
-        if kind == "inert":
-            return fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-        out = fn(*args, **kwargs)
-        if fn.__name__ == "__init__" and args:
-            for key, value in list(vars(args[0]).items()):
-                setattr(args[0], key, fake(value))
-        return fake(out)
+        if fn.__name__ == "__init__" and args:  # build the object, then degrade what it holds
+            fn(*args, **kwargs)
+            if kind != "inert":
+                for key, value in list(vars(args[0]).items()):
+                    setattr(args[0], key, fake(value))
+            return None
+        # on copies: a stub changes nothing it is given (no training, no running statistics, no state)
+        out = fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        return out if kind == "inert" else fake(out)
 
     return probe
 

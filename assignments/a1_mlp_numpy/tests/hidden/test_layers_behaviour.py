@@ -46,7 +46,7 @@ def float_errors_during(submission, call):
 
 # ---------------------------------------------------------------- forward passes
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_affine_forward_matches_reference(submission, reference, rng):
     x, w, b = rng.standard_normal((3, 4, 5)), rng.standard_normal((20, 6)), rng.standard_normal(6)
     out_st, _ = forward(submission.layers, "affine_forward", x.copy(), w.copy(), b.copy())
@@ -61,6 +61,16 @@ def test_activation_forward_matches_reference(submission, reference, rng, name):
     out_st, _ = forward(submission.layers, f"{name}_forward", x.copy())
     out_ref, _ = getattr(reference.layers, f"{name}_forward")(x)
     assert_close("out", out_st, out_ref)
+
+
+@pytest.mark.points(0.25)
+def test_relu_passes_no_gradient_at_exactly_zero(submission):
+    x, dout = np.array([[-2.0, 0.0, 3.0], [0.0, 1.5, -0.5]]), np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    out, cache = forward(submission.layers, "relu_forward", x.copy())
+    assert_close("relu_forward(x)", out, np.maximum(0, x))
+    dx = assert_array("relu_backward(dout, cache)", submission.layers.relu_backward(dout.copy(), cache), shape=x.shape)
+    assert_close("dx", dx, np.where(x > 0, dout, 0.0),
+                 hint="The handout's rule is dx = dout where x > 0, else 0: an input of exactly 0 passes no gradient (use x > 0, not x >= 0).")
 
 
 @pytest.mark.points(0.5)
