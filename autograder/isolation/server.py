@@ -153,6 +153,8 @@ class Server:
             return {"ok": None}
         if op == "define":
             return self.define(request)
+        if op == "pin":  # a student function or class named by path, to pass to a grader helper
+            return {"ok": self.handle_for(self.target(request["target"]))}
         if op not in ("call", "getattr", "setattr", "getitem", "setitem", "len"):
             raise GraderSide(f"unknown operation {op!r}")
         return self.apply(op, self.target(request["target"]), request)

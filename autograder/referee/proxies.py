@@ -289,8 +289,12 @@ class RemoteObject:
         return self._type
 
     def _target_handle(self) -> wire.Handle:
+        """Return the handle to pass this object back: a module's function (`submission.layers.relu_forward`) is pinned first."""
         if "handle" not in self._target:
-            raise TypeError("only objects returned by the submission can be passed back to it")
+            pinned = self._ask("pin")["ok"]
+            if not isinstance(pinned, wire.Handle):
+                raise TypeError(f"{self._origin.label} cannot be passed to the submission's code")
+            return pinned
         return wire.Handle(self._target["handle"], self._type)
 
     def _wrap(self, value: Any, origin: Origin) -> Any:

@@ -152,3 +152,14 @@ def test_arguments_sent_by_value_come_back_changed_and_handles_stay_put(server):
     options = ask(server, "getattr", handle=box, name="options")["live"]
     reply = ask(server, "call", ["bump"], args=[options], kwargs={})
     assert reply["mutated"] == {} and server.objects[box.id].options["t"] == 1
+
+
+def test_a_students_function_pinned_by_path_can_be_passed_to_a_grader_helper(server):
+    pinned = ask(server, "pin", ["bump"])["ok"]
+    assert isinstance(pinned, wire.Handle) and server.objects[pinned.id] is server.modules["arith"].bump
+    helper = ask(server, "define", source="def call_on(fn, cfg):\n    fn(cfg)\n    return cfg\n", name="call_on")["ok"]
+    assert ask(server, "call", handle=helper, args=[pinned, {"t": 4}], kwargs={})["ok"] == {"t": 5}
+
+
+def test_pinning_a_missing_name_is_the_students_missing_function(server):
+    assert ask(server, "pin", ["no_such_function"])["error"]["kind"] == "missing"  # as a call to it would be

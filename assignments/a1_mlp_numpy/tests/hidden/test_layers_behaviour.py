@@ -73,7 +73,7 @@ def test_relu_passes_no_gradient_at_exactly_zero(submission):
                  hint="The handout's rule is dx = dout where x > 0, else 0: an input of exactly 0 passes no gradient (use x > 0, not x >= 0).")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_softmax_cross_entropy_loss_matches_reference(submission, reference, rng):
     scores, y = rng.standard_normal((7, 4)), rng.integers(0, 4, size=7)
     returned = submission.layers.softmax_cross_entropy(scores.copy(), y.copy())
@@ -257,3 +257,83 @@ def test_batchnorm_eval_leaves_running_stats_unchanged(submission, reference, rn
                  against=before, hint=hint)
     assert_close("bn_param['running_var'] after a test-mode call", param_st.get("running_var"), var_before,
                  against=before, hint=hint)
+
+
+# ---------------------------------------------------------------- inputs left unchanged
+
+class InputGuard:
+    """Runs a layer's forward and backward where the student's code runs; reports which inputs they changed."""
+
+    def __init__(self, forward, backward):
+        self.forward, self.backward = forward, backward
+
+    def run(self, args, dout):
+        kept = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
+        out, cache = self.forward(*args)
+        dout_kept = dout.copy()
+        grads = self.backward(dout, cache) if self.backward is not None else None
+        changed = [i for i, (a, k) in enumerate(zip(args, kept)) if k is not None and not np.array_equal(a, k)]
+        return out, grads, changed, not np.array_equal(dout, dout_kept)
+
+
+LAYER_PAIRS = {  # forward, backward, the forward's argument names
+    "affine": ("affine_forward", "affine_backward", ("x", "w", "b")),
+    "relu": ("relu_forward", "relu_backward", ("x",)),
+    "sigmoid": ("sigmoid_forward", "sigmoid_backward", ("x",)),
+    "tanh": ("tanh_forward", "tanh_backward", ("x",)),
+    "batchnorm": ("batchnorm_forward", "batchnorm_backward", ("x", "gamma", "beta", "bn_param")),
+    "softmax_cross_entropy": ("softmax_cross_entropy", None, ("scores", "y")),
+    "dropout": ("dropout_forward", "dropout_backward", ("x", "p", "train", "rng")),
+}
+
+
+def _layer_args(name, rng):
+    x = rng.standard_normal((5, 4))
+    return {
+        "affine": (x, rng.standard_normal((4, 3)), rng.standard_normal(3)),
+        "batchnorm": (x, rng.standard_normal(4), rng.standard_normal(4), bn_param("train", 4)),
+        "softmax_cross_entropy": (x, rng.integers(0, 4, size=5)),
+        "dropout": (x, 0.5, True, np.random.default_rng(3)),
+    }.get(name, (x,))
+
+
+def _check_dropout(out_st, dx_st, x, dout):
+    """Judge an inverted dropout by its own mask: each unit dropped (0) or kept and scaled by 2, dx masked the same way."""
+    out = assert_array("dropout_forward: out", out_st, shape=x.shape)
+    mask = out / x
+    if not np.all(np.isclose(mask, 0) | np.isclose(mask, 2)):
+        raise AssertionError("`dropout_forward` with p = 0.5 must give 0 or 2 * x for each unit (the dropout tests say more)")
+    assert_close("dropout_backward: dx", dx_st, dout * mask)
+
+
+@pytest.mark.points(0.25)
+def test_layer_functions_leave_their_inputs_unchanged(submission, reference, rng):
+    for name, (fwd, bwd, names) in LAYER_PAIRS.items():
+        args = _layer_args(name, rng)
+        guard = submission.define(InputGuard)(getattr(submission.layers, fwd),
+                                              getattr(submission.layers, bwd) if bwd else None)
+        dout = rng.standard_normal((5, 3) if name == "affine" else (5, 4))
+        out_st, grads_st, changed, dout_changed = guard.run([a.copy() if isinstance(a, np.ndarray) else dict(a) if isinstance(a, dict) else a for a in args], dout)
+        if name == "dropout":
+            _check_dropout(out_st, grads_st, args[0], dout)
+            ref_args = [args[0].copy(), 0.0, False, None]  # nothing to compare: the masks are the student's own
+        else:
+            ref_args = [a.copy() if isinstance(a, np.ndarray) else dict(a) if isinstance(a, dict) else a for a in args]
+        out_ref, cache_ref = getattr(reference.layers, fwd)(*ref_args)
+        if name != "dropout":
+            assert_close(f"{fwd}: out", out_st, out_ref)  # a wrong answer is judged by the tests about it
+        if bwd and name != "dropout":
+            grads_ref = getattr(reference.layers, bwd)(dout, cache_ref)
+            for k, (g_st, g_ref) in enumerate(zip(grads_st if isinstance(grads_st, tuple) else (grads_st,),
+                                                 grads_ref if isinstance(grads_ref, tuple) else (grads_ref,))):
+                assert_close(f"{bwd}: gradient {k}", g_st, g_ref)
+        if changed:
+            raise AssertionError(
+                f"`{fwd}` changes its input `{names[changed[0]]}` in place; expected it unchanged. "
+                "The caller may still use it (a cache, the next layer): compute a new array, e.g. "
+                "`shifted = scores - scores.max(...)` rather than `scores -= ...`.")
+        if dout_changed:
+            raise AssertionError(
+                f"`{bwd}` changes `dout` in place; expected it unchanged. The caller may still use it: "
+                "compute a new array, e.g. `dx = dout * mask` rather than `dout *= mask`.")
+
