@@ -69,6 +69,9 @@ def validate(
     strength: bool = typer.Option(False, "--strength", help="Also run the mutation analysis; fail below the spec's `strength.goal`."),
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-j", help="Mutants graded in parallel (with --strength)."),
     report: Path | None = typer.Option(None, "--report", help="Write the strength report as JSON here (with --strength)."),
+    unconfined: bool = typer.Option(
+        False, "--unconfined", help="With --strength, grade mutants even where they can only be given resource limits (not root)."
+    ),
 ) -> None:
     """Check an assignment: spec valid, stubs match the solution, solution 100 %, stubs 0 % as not attempted."""
     from autograder.course import find_assignment
@@ -92,7 +95,7 @@ def validate(
     if not report.ok:
         raise typer.Exit(code=1)
     if strength:
-        _strength(a, workers, None, True, report_path, 40)
+        _strength(a, workers, None, True, report_path, 40, unconfined)
     console.print(f"[green]{a.id} is valid.")
 
 
@@ -157,6 +160,9 @@ def strength(
     only: str | None = typer.Option(None, "--only", help="Grade only mutants whose id matches this glob, e.g. 'optim.py::adam*' (no probes)."),
     report: Path | None = typer.Option(None, "--report", "-o", help="Write the whole report (every mutant, its diff and outcome) as JSON here."),
     show: int = typer.Option(40, "--show", help="Surviving mutants to print with their diffs."),
+    unconfined: bool = typer.Option(
+        False, "--unconfined", help="Grade mutants even where they can only be given resource limits (not root)."
+    ),
 ) -> None:
     """Grade mutants of the solution and degenerate answers; report the mutation score per question and every survivor."""
     from autograder.course import find_assignment
@@ -166,15 +172,15 @@ def strength(
         a.spec  # noqa: B018
     except SpecError as exc:
         raise _fail(str(exc)) from None
-    _strength(a, workers, only, only is None, report, show)
+    _strength(a, workers, only, only is None, report, show, unconfined)
 
 
-def _strength(a, workers: int, only: str | None, probes: bool, report_path: Path | None, show: int) -> None:  # noqa: ANN001
+def _strength(a, workers: int, only: str | None, probes: bool, report_path: Path | None, show: int, unconfined: bool) -> None:  # noqa: ANN001
     """Run the strength check with a progress bar, print its tables, write its JSON; exit 1 below the goals."""
     from autograder.strength.run import StrengthError, run_strength
     from autograder.strength.table import render
 
-    _check_isolation(False)
+    _check_isolation(unconfined)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console) as progress:
