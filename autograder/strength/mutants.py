@@ -146,6 +146,9 @@ def catalogue_mutants(path: Path, regions: dict[str, FileRegions]) -> Iterator[M
         raise ValueError(f"{path}: expected a list of entries with `file`, `function`, `find`, `replace` and `mistake`")
     for n, entry in enumerate(entries):
         where = f"{path}: entry {n + 1}"
+        bad = [k for k in ("file", "function", "find", "replace", "mistake") if k in entry and not isinstance(entry[k], str)]
+        if bad:
+            raise ValueError(f"{where}: {', '.join(f'`{k}`' for k in bad)} must be text, got {[type(entry[k]).__name__ for k in bad]}")
         file = entry.get("file")
         if file not in regions:
             raise ValueError(f"{where}: `file` must be one of the student files {sorted(regions)}, got {file!r}")

@@ -63,6 +63,27 @@ def _probe_wrap(fn, kind={kind!r}):
 
     return probe
 
+
+def _probe_set(path):
+    """Degrade `Class.method` (a static or class method or a property too); a function nested in a function is left alone."""
+    import inspect
+
+    *owners, attr = path.split(".")
+    owner = globals()[owners[0]]
+    for name in owners[1:]:
+        owner = getattr(owner, name)
+    if not isinstance(owner, type):
+        return
+    if attr.startswith("__") and not attr.endswith("__"):
+        attr = "_" + owner.__name__.lstrip("_") + attr  # a private name as Python stores it
+    raw = inspect.getattr_static(owner, attr)
+    if isinstance(raw, staticmethod | classmethod):
+        setattr(owner, attr, type(raw)(_probe_wrap(raw.__func__)))
+    elif isinstance(raw, property):
+        setattr(owner, attr, property(_probe_wrap(raw.fget), raw.fset, raw.fdel))
+    else:
+        setattr(owner, attr, _probe_wrap(raw))
+
 '''
 
 
@@ -77,9 +98,8 @@ def probe_source(regions: FileRegions, probe: Probe) -> str | None:
         return None
     lines = [WRAPPER.format(kind=probe.kind)]
     for name in names:
-        owner, _, attr = name.rpartition(".")
-        if owner:
-            lines.append(f"{owner}.{attr} = _probe_wrap({owner}.{attr})\n")
+        if "." in name:
+            lines.append(f"_probe_set({name!r})\n")
         else:
             lines.append(f"{name} = _probe_wrap({name})\n")
     return regions.source + "".join(lines)

@@ -17,11 +17,12 @@ class FileRegions:
     file: str
     source: str
     lines: dict[str, set[int]] = field(default_factory=dict)  # qualified function name -> 1-based solution lines
+    blank: set[int] = field(default_factory=set)  # blank and comment-only lines: they belong to no one
 
     def function_at(self, first: int, last: int) -> str | None:
-        """Return the function whose student lines contain every line from `first` to `last`, if any."""
+        """Return the function whose student lines hold every code line from `first` to `last`, if any."""
         for name, lines in self.lines.items():
-            if all(n in lines for n in range(first, last + 1)):
+            if first in lines and all(n in lines or n in self.blank for n in range(first, last + 1)):
                 return name
         return None
 
@@ -75,12 +76,13 @@ def file_regions(solution: Path, stub: Path) -> FileRegions:
     sol_fns, stub_fns = _functions(source), _functions(stub_source)
     sol_lines, stub_lines = source.splitlines(), stub_source.splitlines()
     regions = FileRegions(solution.name, source)
+    regions.blank = {n for n, line in enumerate(sol_lines, 1) if not line.strip() or line.strip().startswith("#")}
     for name, stub_node in stub_fns.items():
         start, end = stub_node.lineno, stub_node.end_lineno or stub_node.lineno
         if name not in sol_fns or not any(m in line for line in stub_lines[start - 1 : end] for m in MARKERS):
             continue
         lines = _student_lines(_body_lines(sol_fns[name], sol_lines), _body_lines(stub_node, stub_lines))
-        nested = [n for n in sol_fns if n.startswith(name + ".")]  # a helper defined inside is the student's too
+        nested = [n for n in sol_fns if n.startswith(name + ".") and n not in stub_fns]  # a helper the student added inside
         lines |= {n for inner in nested for n in range(sol_fns[inner].lineno, (sol_fns[inner].end_lineno or 0) + 1)}
         if lines:
             regions.lines[name] = lines

@@ -100,9 +100,12 @@ class StrengthReport(BaseModel):
     def problems(self) -> list[str]:
         """Return why the tests fall short of the spec's goals, one line each."""
         out = []
-        if self.score < self.goal:
+        if not self.killed + self.survived:
+            out.append("no mutant was graded: check that the stubs' `YOUR CODE HERE` regions match the solution's functions")
+        elif self.score < self.goal:
             out.append(f"mutation score {self.score:.1%} is below the goal {self.goal:.0%}: {self.survived} mutants survive")
         out += [f"probe `{p.kind}` earns {p.fraction:.1%} of {', '.join(p.questions)} (allowed {self.probe_max_fraction:.0%})"
+                if p.functions and p.questions else f"probe `{p.kind}` degrades no student function any question covers: fix its `functions`"
                 for p in self.probes if not p.passed]  # fmt: skip
         out += [f"mutant {m.id} is declared equivalent but the tests kill it ({m.killed_by}); remove the declaration"
                 for m in self.mutants if m.status == "equivalent but killed"]  # fmt: skip

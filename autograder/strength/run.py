@@ -108,11 +108,11 @@ def _mutant_outcome(mutant: Mutant, result: SubmissionResult, reference: float, 
 
 
 def _grade_probe(assignment: Assignment, regions: dict[str, FileRegions], probe: Probe, work: Path, name: str,
-                 covers: dict[str, list[str]], limit: float, speed: Speed) -> ProbeOutcome:  # fmt: skip
+                 covers: dict[str, list[str]], limit: float, speed: Speed, deadline: float) -> ProbeOutcome:  # fmt: skip
     spec = assignment.spec
     folder = work / "submissions" / name
     functions = write_probe(assignment.solution, regions, spec.student_files, probe, folder)
-    result = grade_one(assignment, folder, work / "results", name, force=True, speed=speed)
+    result = grade_one(assignment, folder, work / "results", name, force=True, speed=speed, options=RunOptions(per_submission_s=deadline))
     if probe.functions == ["*"]:
         questions = [q.id for q in spec.questions]
     else:
@@ -122,7 +122,7 @@ def _grade_probe(assignment: Assignment, regions: dict[str, FileRegions], probe:
     fraction = earned / possible if possible else 0.0
     return ProbeOutcome(kind=probe.kind, description=probe.description, functions=functions, questions=questions,
                         score=earned, max_score=possible, fraction=round(fraction, 4), total=result.score,
-                        passed=fraction <= limit + 1e-9)  # fmt: skip
+                        passed=bool(functions and questions) and fraction <= limit + 1e-9)  # fmt: skip
 
 
 def _question_table(spec: AssignmentSpec, outcomes: list[MutantOutcome]) -> list[QuestionStrength]:
@@ -192,7 +192,7 @@ def run_strength(
             return outcome
 
         def one_probe(k: int, p: Probe) -> ProbeOutcome:
-            outcome = _grade_probe(assignment, regions, p, work, f"probe-{k}-{p.kind}", covers, spec.strength.probe_max_fraction, speed)
+            outcome = _grade_probe(assignment, regions, p, work, f"probe-{k}-{p.kind}", covers, spec.strength.probe_max_fraction, speed, deadline)
             if on_done:
                 on_done(f"probe {p.kind}")
             return outcome

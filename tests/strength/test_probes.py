@@ -63,3 +63,43 @@ def test_inert_returns_the_right_values_and_changes_nothing():
 def test_probe_targets_nothing_outside_its_patterns():
     regions = FileRegions("m.py", SOURCE, {"step": {5}})
     assert probe_source(regions, Probe(kind="zeros", functions=["other.py::*"])) is None
+
+
+DESCRIPTORS = '''
+class C:
+    def __init__(self):
+        self.v = 1.0
+
+    @staticmethod
+    def s(x):
+        return x + 1.0
+
+    @classmethod
+    def c(cls, x):
+        return x + 2.0
+
+    @property
+    def p(self):
+        return self.v
+
+    def __h(self):
+        return 3.0
+
+    def h(self):
+        return self.__h()
+
+
+def f(x):
+    def inner(y):
+        return y
+    return inner(x) * 1.0
+'''
+
+
+def test_probes_keep_static_class_methods_properties_and_private_names():
+    names = {"C.s": {7}, "C.c": {11}, "C.p": {15}, "C.__h": {18}, "f": {25, 26}, "f.inner": {25}}
+    namespace: dict = {}
+    source = probe_source(FileRegions("m.py", DESCRIPTORS, names), Probe(kind="ones"))
+    exec(compile(source, "m.py", "exec"), namespace)
+    obj = namespace["C"]()
+    assert (obj.s(5.0), namespace["C"].s(5.0), obj.c(5.0), obj.p, obj.h(), namespace["f"](4.0)) == (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)

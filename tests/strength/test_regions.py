@@ -80,3 +80,16 @@ def test_a1_regions_cover_every_stub_function_with_a_marker():
     for f in files:
         assert set(regions[f].lines) == _marked_functions(templates / f), f
     assert "MLP.loss" in regions["mlp.py"].lines and "MLP.__init__" not in regions["mlp.py"].lines
+
+
+def test_a_statement_with_a_comment_inside_is_still_the_students(tmp_path):
+    stub = 'def f(x):\n    """Doc."""\n    # ---- YOUR CODE HERE ----\n    raise NotImplementedError("f")\n    # ---- END YOUR CODE ----\n    return out\n'
+    sol = 'def f(x):\n    """Doc."""\n    out = x.sum(\n        # over rows\n\n        axis=0,\n    )\n    return out\n'
+    regions = file_regions(*_write(tmp_path, stub, sol))
+    assert regions.function_at(3, 7) == "f"
+
+
+def test_a_helper_the_stub_already_gives_is_not_the_students(tmp_path):
+    stub = 'def f(x):\n    """Doc."""\n    def given(y):\n        return y + 1\n    # ---- YOUR CODE HERE ----\n    raise NotImplementedError("f")\n    # ---- END YOUR CODE ----\n    return out\n'
+    sol = 'def f(x):\n    """Doc."""\n    def given(y):\n        return y + 1\n    out = given(x) * 2\n    return out\n'
+    assert file_regions(*_write(tmp_path, stub, sol)).lines == {"f": {5}}
