@@ -68,8 +68,10 @@ class _Collector(cst.CSTVisitor):
         return super().on_visit(node)
 
 
-def _mutant_id(file: str, function: str, change: Change, before: str, after: str) -> str:
-    digest = hashlib.sha1(f"{before}\0{after}".encode()).hexdigest()[:8]
+def _mutant_id(file: str, function: str, change: Change, before: str, after: str, context: str = "") -> str:
+    """Return `file::function::operator::hash`; the hash covers the change and the lines it sits on, so editing
+    other lines of the solution keeps the id (and a declared equivalent keeps meaning the same mutant)."""
+    digest = hashlib.sha1(f"{context}\0{before}\0{after}".encode()).hexdigest()[:8]
     return f"{file}::{function}::{change.operator}::{digest}"
 
 
@@ -94,6 +96,7 @@ def generic_mutants(regions: FileRegions) -> Iterator[Mutant]:
     wrapper.visit(collector)
     positions = wrapper.resolve(PositionProvider)
     seen = {regions.source}
+    lines = regions.source.splitlines()
     ids: Counter[str] = Counter()
     for node, function in collector.found:
         pos = positions[node]
@@ -107,7 +110,8 @@ def generic_mutants(regions: FileRegions) -> Iterator[Mutant]:
                 continue
             seen.add(source)
             diff = _diff(regions.file, regions.source, source)
-            mid = _mutant_id(regions.file, name, change, module.code_for_node(node), module.code_for_node(change.node))
+            context = "\n".join(line.strip() for line in lines[pos.start.line - 1 : pos.end.line])
+            mid = _mutant_id(regions.file, name, change, module.code_for_node(node), module.code_for_node(change.node), context)
             ids[mid] += 1  # the same change twice in one function (`i - 1` in two places): number them in order
             mid = mid if ids[mid] == 1 else f"{mid}-{ids[mid]}"
             yield Mutant(mid, regions.file, name, change.operator, pos.start.line, source, diff, change.mistake)

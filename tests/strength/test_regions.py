@@ -93,3 +93,16 @@ def test_a_helper_the_stub_already_gives_is_not_the_students(tmp_path):
     stub = 'def f(x):\n    """Doc."""\n    def given(y):\n        return y + 1\n    # ---- YOUR CODE HERE ----\n    raise NotImplementedError("f")\n    # ---- END YOUR CODE ----\n    return out\n'
     sol = 'def f(x):\n    """Doc."""\n    def given(y):\n        return y + 1\n    out = given(x) * 2\n    return out\n'
     assert file_regions(*_write(tmp_path, stub, sol)).lines == {"f": {5}}
+
+
+def test_mutant_ids_survive_edits_elsewhere_in_the_solution(tmp_path):
+    from autograder.strength.mutants import generic_mutants
+
+    stub = 'def f(x):\n    """Doc."""\n    # ---- YOUR CODE HERE ----\n    raise NotImplementedError("f")\n    # ---- END YOUR CODE ----\n    return out\n'
+    before = 'def f(x):\n    """Doc."""\n    y = x * 2\n    out = y - 1\n    return out\n'
+    after = 'def f(x):\n    """Doc."""\n    z = x - 1\n    y = x * 2\n    out = y - 1\n    return out\n'
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    old = {m.id: m.diff.splitlines()[-2] for m in generic_mutants(file_regions(*_write(tmp_path / "a", stub, before)))}
+    new = {m.id: m.diff.splitlines()[-2] for m in generic_mutants(file_regions(*_write(tmp_path / "b", stub, after)))}
+    assert old and all(new[i] == line for i, line in old.items())  # the same id names the same change
