@@ -25,6 +25,7 @@ import json
 import math
 import re
 import struct
+import sys
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -144,6 +145,18 @@ class _Encoder:
         index = self.blob(np.ndarray.tobytes(arr, order="C"))
         self.parts.append(f'{{"~nd":{index},"dtype":"{dtype.str}","shape":[{",".join(map(str, arr.shape))}]}}')
 
+    def tensor(self, value: Any) -> None:
+        """Write a torch tensor by value: dtype, shape and a CPU copy of its data (gradient history stays behind)."""
+        t = value.detach()
+        if t.layout is not sys.modules["torch"].strided:
+            raise WireError(f"a {t.layout} tensor cannot cross; send tensor.to_dense()")
+        if t.dtype is sys.modules["torch"].bfloat16:
+            raise WireError("a bfloat16 tensor cannot cross; send tensor.float()")
+        arr = t.cpu().contiguous().numpy()
+        dtype = _numeric_dtype(arr.dtype)
+        index = self.blob(np.ndarray.tobytes(arr, order="C"))
+        self.parts.append(f'{{"~tensor":{index},"dtype":"{dtype.str}","shape":[{",".join(map(str, arr.shape))}]}}')
+
     def scalar(self, value: np.generic) -> None:
         dtype = _numeric_dtype(value.dtype)
         index = self.blob(np.ndarray.tobytes(np.asarray(value)))
@@ -229,6 +242,8 @@ class _Encoder:
             self.array(obj)
         elif isinstance(obj, Handle):
             self.handle(obj)
+        elif _is_tensor(obj):
+            self.tensor(obj)
         elif isinstance(obj, np.random.Generator):
             self.generator(obj, depth)
         elif _is_numeric_dtype(obj):
@@ -237,6 +252,12 @@ class _Encoder:
             self.handle(self.to_handle(obj))
         else:
             raise WireError(f"a {type(obj).__name__} cannot be sent to the other process; send plain values or arrays")
+
+
+def _is_tensor(obj: Any) -> bool:
+    """Return whether `obj` is a torch tensor, without importing torch where nothing has."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.Tensor)
 
 
 def encode(obj: Any, to_handle: Callable[[Any], Handle] | None = None) -> bytes:
@@ -354,6 +375,7 @@ TAGS = {
     "~complex": {"~complex"},
     "~bytes": {"~bytes"},
     "~nd": {"~nd", "dtype", "shape"},
+    "~tensor": {"~tensor", "dtype", "shape"},
     "~np": {"~np", "dtype"},
     "~dtype": {"~dtype", "type"},
     "~handle": {"~handle", "type", "text"},
@@ -437,6 +459,16 @@ class _Decoder:
         blob = self.blobs.take(node["~nd"])
         self.charge(len(blob))
         return _from_blob(blob, dtype, shape)
+
+    def tag_tensor(self, node: dict, depth: int) -> Any:
+        """Rebuild a tensor where torch is loaded; a process without torch gets the same values as an ndarray."""
+        dtype = _numeric_dtype(node["dtype"])
+        shape = _shape(node["shape"], dtype)
+        blob = self.blobs.take(node["~tensor"])
+        self.charge(2 * len(blob))  # the array, then the tensor's own copy
+        arr = _from_blob(blob, dtype, shape)
+        torch = sys.modules.get("torch")
+        return torch.from_numpy(arr) if torch is not None else arr
 
     def tag_np(self, node: dict, depth: int) -> np.generic:
         dtype = _numeric_dtype(node["dtype"])

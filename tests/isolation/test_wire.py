@@ -7,6 +7,7 @@ import math
 import os
 import socket
 import struct
+import sys
 import tracemalloc
 from collections import Counter, OrderedDict, defaultdict, namedtuple
 from typing import Any
@@ -638,3 +639,53 @@ def test_corrupted_messages_only_raise_wire_error(value: Any, data: st.DataObjec
         assert_valid_text(decode(bytes(raw)))
     except WireError:
         pass
+
+
+# ---------------------------------------------------------------- torch tensors cross by value
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: torch.arange(12.0, dtype=torch.float64).reshape(3, 4).T,  # not contiguous
+    lambda: torch.tensor(3),                                           # 0-d
+    lambda: torch.zeros(0, 5, dtype=torch.int64),
+    lambda: torch.tensor([True, False, True]),
+    lambda: torch.randn(2, 3, dtype=torch.complex64),
+    lambda: torch.randn(4, dtype=torch.float16),
+    lambda: torch.nn.Parameter(torch.randn(2, 2)),                     # a parameter crosses as its values
+    lambda: torch.randn(3, requires_grad=True) * 2,                    # gradient history stays behind
+])  # fmt: skip
+def test_tensors_cross_by_value_with_dtype_and_shape(make):
+    sent = make()
+    got = decode(encode(sent))
+    assert type(got) is torch.Tensor and got.dtype == sent.dtype and got.shape == sent.shape
+    assert torch.equal(got, sent.detach()) and not got.requires_grad and got.device.type == "cpu"
+
+
+def test_tensors_inside_containers_and_beside_arrays():
+    got = decode(encode({"w": torch.ones(2), "x": np.ones(2), "pair": (torch.zeros(1), 1.5)}))
+    assert type(got["w"]) is torch.Tensor and type(got["x"]) is np.ndarray and type(got["pair"][0]) is torch.Tensor
+
+
+def test_a_process_without_torch_gets_the_values_as_an_array(monkeypatch):
+    message = encode(torch.arange(4, dtype=torch.int32))
+    monkeypatch.delitem(sys.modules, "torch")
+    got = decode(message)
+    assert type(got) is np.ndarray and got.dtype == np.int32 and got.tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: torch.ones(2, dtype=torch.bfloat16), "tensor.float()"),
+    (lambda: torch.eye(3).to_sparse(), "tensor.to_dense()"),
+])  # fmt: skip
+def test_tensors_that_cannot_cross_say_what_to_send(make, message):
+    with pytest.raises(WireError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        encode(make())
+
+
+def test_a_forged_tensor_is_checked_like_an_array():
+    good = encode(torch.ones(2, 2))
+    forged = good.replace(b'"shape":[2,2]', b'"shape":[3,3]')
+    with pytest.raises(WireError):
+        decode(forged)
