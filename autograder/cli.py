@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from autograder.course import Assignment
 from autograder.intake.staging import SubmissionError
 from autograder.results import SubmissionResult
 from autograder.spec import SpecError
@@ -27,6 +28,18 @@ err = Console(stderr=True)
 def _fail(message: str) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code=2)
+
+
+def _assignment(name: str) -> Assignment:
+    """Find an assignment and load (so validate) its spec; exit with the spec's problem if it has one."""
+    from autograder.course import find_assignment
+
+    try:
+        a = find_assignment(name)
+        a.spec  # noqa: B018 - load (and so validate) the spec first
+    except SpecError as exc:
+        raise _fail(str(exc)) from None
+    return a
 
 
 def _question_table(result: SubmissionResult) -> Table:
@@ -74,28 +87,22 @@ def validate(
     ),
 ) -> None:
     """Check an assignment: spec valid, stubs match the solution, solution 100 %, stubs 0 % as not attempted."""
-    from autograder.course import find_assignment
     from autograder.validate import validate as run_validate
 
-    try:
-        a = find_assignment(assignment)
-        a.spec  # noqa: B018 - load (and so validate) the spec first
-    except SpecError as exc:
-        raise _fail(str(exc)) from None
-    report_path = report
+    a = _assignment(assignment)
     with console.status(f"validating {a.id} (grading the solution and the stubs)"):
-        report = run_validate(a)
-    for who, res in (("solution", report.solution), ("stubs", report.template)):
+        validation = run_validate(a)
+    for who, res in (("solution", validation.solution), ("stubs", validation.template)):
         if res:
             console.print(f"{who}: {res.score:g}/{res.max_score:g} ({res.status}) in {res.execution_time:.1f} s")
-    for w in report.warnings:
+    for w in validation.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
-    for p in report.problems:
+    for p in validation.problems:
         err.print(f"[red]problem:[/] {p}", highlight=False)
-    if not report.ok:
+    if not validation.ok:
         raise typer.Exit(code=1)
     if strength:
-        _strength(a, workers, None, True, report_path, 40, unconfined)
+        _strength(a, workers, None, True, report, 40, unconfined)
     console.print(f"[green]{a.id} is valid.")
 
 
@@ -128,16 +135,11 @@ def grade(
     ),
 ) -> None:
     """Grade submissions with the hidden and public tests; write OUT/<name>.json and OUT/grades.csv."""
-    from autograder.course import find_assignment
     from autograder.grade import expand_sources, grade_batch
     from autograder.intake.names import printable
 
     _check_isolation(unconfined)
-    try:
-        a = find_assignment(assignment)
-        a.spec  # noqa: B018
-    except SpecError as exc:
-        raise _fail(str(exc)) from None
+    a = _assignment(assignment)
     sources = expand_sources(submissions, each)
     missing = [str(s) for s in sources if not s.exists()]
     if missing:
@@ -165,17 +167,10 @@ def strength(
     ),
 ) -> None:
     """Grade mutants of the solution and degenerate answers; report the mutation score per question and every survivor."""
-    from autograder.course import find_assignment
-
-    try:
-        a = find_assignment(assignment)
-        a.spec  # noqa: B018
-    except SpecError as exc:
-        raise _fail(str(exc)) from None
-    _strength(a, workers, only, only is None, report, show, unconfined)
+    _strength(_assignment(assignment), workers, only, only is None, report, show, unconfined)
 
 
-def _strength(a, workers: int, only: str | None, probes: bool, report_path: Path | None, show: int, unconfined: bool) -> None:  # noqa: ANN001
+def _strength(a: Assignment, workers: int, only: str | None, probes: bool, report_path: Path | None, show: int, unconfined: bool) -> None:
     """Run the strength check with a progress bar, print its tables, write its JSON; exit 1 below the goals."""
     from autograder.strength.run import StrengthError, run_strength
     from autograder.strength.table import render
@@ -239,14 +234,9 @@ def calibrate(
     machine: str = typer.Option("", "--machine", help="Name this machine in the entry (default: CPU model, CPUs, versions)."),
 ) -> None:
     """Time the calibration workload here and print the `calibration` entry to record where you set the budgets."""
-    from autograder.course import find_assignment
     from autograder.runners.calibrate import calibration_report
 
-    try:
-        spec = find_assignment(assignment).spec
-    except SpecError as exc:
-        raise _fail(str(exc)) from None
-    console.print(calibration_report(spec, machine), highlight=False, markup=False, soft_wrap=True)
+    console.print(calibration_report(_assignment(assignment).spec, machine), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

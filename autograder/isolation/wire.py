@@ -139,11 +139,11 @@ class _Encoder:
     def close(self) -> None:
         self.parts.append("}")
 
-    def array(self, arr: np.ndarray) -> None:
+    def array(self, arr: np.ndarray, tag: str = "~nd") -> None:
         arr = np.asarray(arr)
         dtype = _numeric_dtype(arr.dtype)
         index = self.blob(np.ndarray.tobytes(arr, order="C"))
-        self.parts.append(f'{{"~nd":{index},"dtype":"{dtype.str}","shape":[{",".join(map(str, arr.shape))}]}}')
+        self.parts.append(f'{{"{tag}":{index},"dtype":"{dtype.str}","shape":[{",".join(map(str, arr.shape))}]}}')
 
     def tensor(self, value: Any) -> None:
         """Write a torch tensor by value: dtype, shape and a CPU copy of its data (gradient history stays behind)."""
@@ -152,10 +152,7 @@ class _Encoder:
             raise WireError(f"a {t.layout} tensor cannot cross; send tensor.to_dense()")
         if t.dtype is sys.modules["torch"].bfloat16:
             raise WireError("a bfloat16 tensor cannot cross; send tensor.float()")
-        arr = t.cpu().contiguous().numpy()
-        dtype = _numeric_dtype(arr.dtype)
-        index = self.blob(np.ndarray.tobytes(arr, order="C"))
-        self.parts.append(f'{{"~tensor":{index},"dtype":"{dtype.str}","shape":[{",".join(map(str, arr.shape))}]}}')
+        self.array(t.cpu().numpy(), "~tensor")
 
     def scalar(self, value: np.generic) -> None:
         dtype = _numeric_dtype(value.dtype)
@@ -465,7 +462,7 @@ class _Decoder:
         dtype = _numeric_dtype(node["dtype"])
         shape = _shape(node["shape"], dtype)
         blob = self.blobs.take(node["~tensor"])
-        self.charge(2 * len(blob))  # the array, then the tensor's own copy
+        self.charge(2 * len(blob))  # twice the bytes: a margin for what torch keeps beside the array
         arr = _from_blob(blob, dtype, shape)
         torch = sys.modules.get("torch")
         return torch.from_numpy(arr) if torch is not None else arr

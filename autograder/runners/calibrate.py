@@ -157,11 +157,11 @@ class Speed:
 
     def record(self, spec: AssignmentSpec) -> dict[str, Any]:
         """Return what a TA needs to see in a result: the factors, the budget before and after, the measurement."""
+        limits = self.limits_for(spec).limits
         return {
             "factor": self.factor, "wall_factor": self.wall_factor,
             "budget_s": spec.training_budget_s, "scaled_budget_s": round(spec.training_budget_s * self.factor, 3),
-            "per_test_s": round(spec.limits.per_test_s * self.wall_factor, 3),
-            "per_submission_s": round(spec.limits.per_submission_s * self.wall_factor, 3),
+            "per_test_s": round(limits.per_test_s, 3), "per_submission_s": round(limits.per_submission_s, 3),
             "workload_cpu_s": round(self.measured.cpu_s, 4) if self.measured else None,
             "workload_wall_s": round(self.measured.wall_s, 4) if self.measured else None,
             "reference_workload_cpu_s": self.reference_cpu_s, "reference_machine": self.machine, "note": self.note,
