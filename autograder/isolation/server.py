@@ -18,6 +18,7 @@ import errno
 import inspect
 import os
 import socket
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -69,10 +70,11 @@ def _raised_here(exc: BaseException) -> bool:
 class Server:
     """Holds the student's modules and every object handed out as a handle."""
 
-    def __init__(self, folder: Path, modules: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, modules: dict[str, Any], forbidden: list[str] | None = None) -> None:
         self.folder = str(folder.resolve()) + os.sep
         self.modules = modules
         self.objects: dict[int, Any] = {}
+        self.forbidden = set(forbidden or [])
 
     def handle_for(self, obj: Any) -> wire.Handle:
         key = id(obj)
@@ -116,13 +118,23 @@ class Server:
         return obj._module if isinstance(obj, ModuleProxy) else obj
 
     def define(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Run a grader helper's source (a class or function) here and hand it back as a handle."""
-        namespace: dict[str, Any] = {"__name__": "grader_helpers", "np": __import__("numpy")}
+        """Run a grader helper's source (a class or function) here and hand it back as a handle.
+
+        Its names: `np`, and for an assignment whose students may use torch, `torch`, `nn` and `F`.
+        """
+        namespace: dict[str, Any] = {"__name__": "grader_helpers", "np": __import__("numpy"), **self._torch_names()}
         try:
             exec(compile(request["source"], HELPER_FILE, "exec"), namespace)  # the grader's own code
             return {"ok": namespace[request["name"]]}
         except Exception as exc:  # noqa: BLE001
             raise GraderSide(f"defining the helper {request.get('name')!r} failed: {type(exc).__name__}: {exc}") from exc
+
+    def _torch_names(self) -> dict[str, Any]:
+        """Return `torch`, `nn` and `F` for helpers, where the student's code may use torch and it is already imported."""
+        torch = sys.modules.get("torch")  # preloaded for torch assignments; never imported here for the others
+        if torch is None or "torch" in self.forbidden:
+            return {}
+        return {"torch": torch, "nn": torch.nn, "F": torch.nn.functional}
 
     def apply(self, op: str, obj: Any, request: dict[str, Any]) -> dict[str, Any]:
         """Apply one operation to the student's object; an error the operation itself raises is `Unfit`."""
@@ -263,7 +275,7 @@ def serve(settings: dict[str, Any]) -> None:
         install_import_blocker(settings["forbidden"], hint)
     folder = Path(settings["submission"])
     modules = load_modules(folder, settings["modules"])._modules
-    server = Server(folder, modules)
+    server = Server(folder, modules, settings.get("forbidden"))
     wire.send_frame(sock, wire.encode({"hello": True}))  # imported; its confinement is the grader's record
     while (raw := wire.recv_frame(sock)) is not None:
         wire.send_frame(sock, _answer(server, raw))

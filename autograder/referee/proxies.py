@@ -424,7 +424,7 @@ class RemoteSubmission:
         The student's code can read what is sent, so only the definition itself goes: its source
         without comments or docstrings (see `helper_source`), nothing else from the test module.
         Pass expected values and thresholds to it only when the student's code must see them.
-        The helper may use only `np` and builtins.
+        The helper may use only builtins and `np`, plus `torch`, `nn` and `F` where the assignment lets students use torch.
         """
         reply = self._conn.request({"op": "define", "target": {}, "source": helper_source(obj), "name": obj.__name__})
         origin = Origin(f"the test's helper `{obj.__name__}`", (), helper=obj)

@@ -163,3 +163,74 @@ def test_a_students_function_pinned_by_path_can_be_passed_to_a_grader_helper(ser
 
 def test_pinning_a_missing_name_is_the_students_missing_function(server):
     assert ask(server, "pin", ["no_such_function"])["error"]["kind"] == "missing"  # as a call to it would be
+
+
+TORCH_STUDENT = '''
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(3, 2)
+        self.bn = nn.BatchNorm1d(2)
+
+    def forward(self, x):
+        return self.bn(self.fc(x))
+'''
+
+GRADIENT_HELPER = """def grads_of(model, x):
+    model.zero_grad()
+    model(x).sum().backward()
+    return {name: p.grad is not None for name, p in model.named_parameters()}
+"""
+
+
+@pytest.fixture
+def torch_server(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "model.py").write_text(TORCH_STUDENT, encoding="utf-8")
+    return Server(tmp_path, load_modules(tmp_path, ["model"])._modules)
+
+
+def test_a_models_state_dict_crosses_by_value_and_loads_back(torch_server):
+    import torch
+
+    net = _new_net(torch_server)
+    assert isinstance(net, wire.Handle) and net.type == "Net"  # the module stays in the submission process
+    state = ask(torch_server, "call", handle=_method(torch_server, net, "state_dict"), args=[], kwargs={})["ok"]
+    assert type(state) is dict and list(state) == ["fc.weight", "fc.bias", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"]
+    assert isinstance(state["fc.weight"], torch.Tensor) and state["fc.weight"].shape == (2, 3)
+    state["fc.bias"] = torch.full((2,), 7.0)
+    ask(torch_server, "call", handle=_method(torch_server, net, "load_state_dict"), args=[state], kwargs={})
+    assert torch.equal(torch_server.objects[net.id].fc.bias.detach(), torch.full((2,), 7.0))
+
+
+def test_a_helper_in_a_torch_assignment_gets_torch_nn_and_f(torch_server):
+    import torch
+
+    net = _new_net(torch_server)
+    helper = ask(torch_server, "define", source=GRADIENT_HELPER, name="grads_of")["ok"]
+    reply = ask(torch_server, "call", handle=helper, args=[net, torch.ones(4, 3, dtype=torch.float32)], kwargs={})
+    assert reply["ok"] == {"fc.weight": True, "fc.bias": True, "bn.weight": True, "bn.bias": True}
+    names = ask(torch_server, "define", source="def names():\n    return [torch.__name__, nn.Linear.__name__, F.relu.__name__]\n", name="names")["ok"]
+    assert ask(torch_server, "call", handle=names, args=[], kwargs={})["ok"] == ["torch", "Linear", "relu"]
+
+
+def test_a_helper_gets_no_torch_where_the_assignment_forbids_it(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "arith.py").write_text(textwrap.dedent(STUDENT), encoding="utf-8")
+    server = Server(tmp_path, load_modules(tmp_path, ["arith"])._modules, forbidden=["torch"])
+    helper = ask(server, "define", source="def has_torch():\n    return 'torch' in globals()\n", name="has_torch")["ok"]
+    assert ask(server, "call", handle=helper, args=[], kwargs={})["ok"] is False
+
+
+def _method(server: Server, handle: wire.Handle, name: str) -> wire.Handle:
+    return ask(server, "getattr", handle=handle, name=name)["ok"]
+
+
+def _new_net(server: Server) -> wire.Handle:
+    request = {"op": "call", "target": {"path": ["model", "Net"]}, "args": [], "kwargs": {}}
+    return wire.decode(_answer(server, wire.encode(request)))["ok"]
