@@ -34,8 +34,11 @@ CIFAR10_CLASSES = 10
 CIFAR10_VAL = 5_000
 CIFAR10_PICKLE_GLOBALS = {  # all a pickled uint8 array needs, in files from NumPy 1.x or 2.x and Python 2 or 3
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),  # protocol 5
     ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
 }
+CIFAR10_ADVICE = ("Delete the cifar-10-batches-py folder and extract cifar-10-python.tar.gz again, "
+                  "or remove the folder to use the offline fallback.")
 
 
 class DataError(RuntimeError):
@@ -262,39 +265,37 @@ def _cifar10_dir(root: Path) -> Path:
 
 def _read_cifar_pickle(path: Path) -> dict[bytes, Any]:
     """Return the dict pickled in one CIFAR-10 file, with bytes keys."""
-    advice = "Delete the cifar-10-batches-py folder and extract cifar-10-python.tar.gz again, or remove it to use the offline fallback."
     if not path.is_file():
-        raise DataError(f"{path} is missing; CIFAR-10 needs {', '.join(CIFAR10_FILES)} in that folder. {advice}")
+        raise DataError(f"{path} is missing; CIFAR-10 needs {', '.join(CIFAR10_FILES)} in that folder. {CIFAR10_ADVICE}")
     try:
         with open(path, "rb") as f:
             entry = _BatchUnpickler(f, encoding="bytes").load()
     except Exception as exc:  # noqa: BLE001 - a corrupt pickle can raise almost any exception type
         raise DataError(f"{path} cannot be unpickled ({type(exc).__name__}: {exc}); the file is truncated "
-                        f"or is not CIFAR-10's python version. {advice}") from exc
+                        f"or is not CIFAR-10's python version. {CIFAR10_ADVICE}") from exc
     if not isinstance(entry, dict):
         raise DataError(f"{path} holds a {type(entry).__name__}, expected a dict with b'data' and b'labels'; "
-                        f"it is not CIFAR-10's python version. {advice}")
+                        f"it is not CIFAR-10's python version. {CIFAR10_ADVICE}")
     return entry
 
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Return one batch as (images uint8 (N, 3072), labels int64 (N,)), checked."""
-    advice = "Delete the folder and extract cifar-10-python.tar.gz again, or remove it to use the offline fallback."
     entry = _read_cifar_pickle(path)
     missing = [repr(key) for key in (b"data", b"labels") if key not in entry]
     if missing:
-        raise DataError(f"{path} has no {' or '.join(missing)} entry (keys: {sorted(map(repr, entry))}). {advice}")
+        raise DataError(f"{path} has no {' or '.join(missing)} entry (keys: {sorted(map(repr, entry))}). {CIFAR10_ADVICE}")
     images, labels = entry[b"data"], np.asarray(entry[b"labels"])
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3072:
         got = f"{images.dtype} {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
         raise DataError(f"{path}: b'data' is {got}, expected uint8 (N, 3072), one row of R, G, B 32x32 planes "
-                        f"per image. {advice}")
+                        f"per image. {CIFAR10_ADVICE}")
     if labels.shape != (len(images),) or labels.dtype.kind not in "iu":
         raise DataError(f"{path}: b'labels' has shape {labels.shape} and dtype {labels.dtype}, expected "
-                        f"{len(images)} integers, one per image. {advice}")
+                        f"{len(images)} integers, one per image. {CIFAR10_ADVICE}")
     if len(labels) and (labels.min() < 0 or labels.max() >= CIFAR10_CLASSES):
         raise DataError(f"{path}: b'labels' range from {labels.min()} to {labels.max()}, expected 0 to "
-                        f"{CIFAR10_CLASSES - 1}. {advice}")
+                        f"{CIFAR10_CLASSES - 1}. {CIFAR10_ADVICE}")
     return images, labels.astype(np.int64)
 
 
@@ -304,8 +305,7 @@ def _check_cifar_meta(path: Path) -> None:
     if not isinstance(names, list) or len(names) != CIFAR10_CLASSES:
         got = f"{len(names)} names" if isinstance(names, list) else repr(type(names).__name__)
         raise DataError(f"{path}: b'label_names' is {got}, expected a list of {CIFAR10_CLASSES} class names. "
-                        f"Delete the folder and extract cifar-10-python.tar.gz again, or remove it to use "
-                        f"the offline fallback.")
+                        f"{CIFAR10_ADVICE}")
 
 
 def _read_cifar10(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
