@@ -328,14 +328,20 @@ def _cifar_scale(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), 3, 32, 32).astype(np.float32) / np.float32(255.0)
 
 
-def _load_cifar10_folder(folder: Path, seed: int, n_train: int | None) -> Split:
+def _test_subset(n: int, n_test: int | None) -> np.ndarray | slice:
+    """Return which of ``n`` test images to keep: all, or a fixed draw of ``n_test``, the same for every seed."""
+    return slice(None) if n_test is None else np.random.default_rng(OFFLINE_TEST_SEED).permutation(n)[:n_test]
+
+
+def _load_cifar10_folder(folder: Path, seed: int, n_train: int | None, n_test: int | None) -> Split:
     """Return CIFAR-10 as train / val (a tenth, at most 5,000, chosen by ``seed``) / official test."""
     X, y, X_test, y_test = _read_cifar10(folder)
     n_val = min(CIFAR10_VAL, len(X) // 10)
     order = np.random.default_rng(seed).permutation(len(X))
     train, val = order[n_val:][:n_train], order[:n_val]  # subset before scaling: 45,000 float32 images are 550 MB
-    return Split(_cifar_scale(X[train]), y[train], _cifar_scale(X[val]), y[val], _cifar_scale(X_test), y_test,
-                 source="cifar10", seed=seed)
+    test = _test_subset(len(X_test), n_test)
+    return Split(_cifar_scale(X[train]), y[train], _cifar_scale(X[val]), y[val],
+                 _cifar_scale(X_test[test]), y_test[test], source="cifar10", seed=seed)
 
 
 def _mnist_to_rgb32(X: np.ndarray) -> np.ndarray:
@@ -346,11 +352,13 @@ def _mnist_to_rgb32(X: np.ndarray) -> np.ndarray:
     return out
 
 
-def _load_cifar10_offline(root: Path, seed: int, n_train: int | None) -> Split:
+def _load_cifar10_offline(root: Path, seed: int, n_train: int | None, n_test: int | None) -> Split:
     """Return the offline MNIST split (3,500/500/1,000) as CIFAR-shaped inputs."""
     mnist = _load_mnist_offline(root, seed)
+    test = _test_subset(len(mnist.X_test), n_test)
     return Split(_mnist_to_rgb32(mnist.X_train[:n_train]), mnist.y_train[:n_train], _mnist_to_rgb32(mnist.X_val),
-                 mnist.y_val, _mnist_to_rgb32(mnist.X_test), mnist.y_test, source="mnist-offline-rgb32", seed=seed)
+                 mnist.y_val, _mnist_to_rgb32(mnist.X_test[test]), mnist.y_test[test],
+                 source="mnist-offline-rgb32", seed=seed)
 
 
 def _check_count(name: str, value: int | None) -> None:
@@ -380,13 +388,8 @@ def load_cifar10(seed: int = 0, n_train: int | None = None, n_test: int | None =
     root = data_root()
     folder = _cifar10_dir(root)
     if os.path.lexists(folder):  # a folder that is there but broken is an error, never a silent fallback
-        split = _load_cifar10_folder(folder, seed, n_train)
-    else:
-        split = _load_cifar10_offline(root, seed, n_train)
-    if n_test is not None:
-        keep = np.random.default_rng(OFFLINE_TEST_SEED).permutation(len(split.X_test))[:n_test]
-        split.X_test, split.y_test = split.X_test[keep], split.y_test[keep]
-    return split
+        return _load_cifar10_folder(folder, seed, n_train, n_test)
+    return _load_cifar10_offline(root, seed, n_train, n_test)
 
 
 # ---------------------------------------------------------------- status and download
