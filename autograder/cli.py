@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -14,6 +15,15 @@ from autograder.course import Assignment
 from autograder.intake.staging import SubmissionError
 from autograder.results import SubmissionResult
 from autograder.spec import SpecError
+
+
+class Device(StrEnum):
+    """Where a torch assignment's tests run."""
+
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
 
 app = typer.Typer(
     help="Grade deep-learning assignments: students check, TAs grade, instructors validate and release.",
@@ -133,13 +143,18 @@ def grade(
     unconfined: bool = typer.Option(
         False, "--unconfined", help="Grade even where submissions can only be given resource limits (not root): no separate user, no namespaces."
     ),
+    device: Device = typer.Option(
+        Device.auto, "--device",
+        help="Where a torch assignment's tests run: auto (a GPU when the spec allows one and this machine has one), cpu, or cuda (fail without one).",
+    ),
 ) -> None:
     """Grade submissions with the hidden and public tests; write OUT/<name>.json and OUT/grades.csv."""
-    from autograder.grade import expand_sources, grade_batch
+    from autograder.grade import RunOptions, expand_sources, grade_batch
     from autograder.intake.names import printable
 
     _check_isolation(unconfined)
     a = _assignment(assignment)
+    _check_device(a, device.value)
     sources = expand_sources(submissions, each)
     missing = [str(s) for s in sources if not s.exists()]
     if missing:
@@ -147,7 +162,9 @@ def grade(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"grading {a.id}", total=len(sources))
-        results = grade_batch(a, sources, out, workers=workers, force=force, on_done=lambda r: progress.advance(task))
+        results = grade_batch(
+            a, sources, out, workers=workers, force=force, on_done=lambda r: progress.advance(task), options=RunOptions(device=device.value)
+        )
     table = Table("submission", "score", "status", "summary")
     for r in results:
         table.add_row(r.submission, f"{r.score:g}/{r.max_score:g}", r.status, r.output[:80])
@@ -194,6 +211,18 @@ def _strength(a: Assignment, workers: int, only: str | None, probes: bool, repor
         err.print(f"[red]problem:[/] {problem}", highlight=False)
     if report.problems and only is None:
         raise typer.Exit(code=1)
+
+
+def _check_device(a: Assignment, device: str) -> None:
+    """Refuse `--device cuda` before grading anything where it cannot be honoured."""
+    if device != "cuda":
+        return
+    if a.spec.framework != "torch" or "gpu" not in a.spec.devices:
+        raise _fail(f"{a.id} does not allow a GPU (its spec's `devices` is {a.spec.devices}); grade with --device auto or cpu.")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise _fail("--device cuda, but this machine has no usable GPU (torch.cuda.is_available() is False); grade with --device auto or cpu.")
 
 
 def _check_isolation(unconfined: bool) -> None:

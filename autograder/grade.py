@@ -21,7 +21,7 @@ from autograder.results import SubmissionResult, build_result, error_result, rea
 from autograder.results.fingerprint import grading_fingerprint
 from autograder.results.store import result_path, write_atomic
 from autograder.runners.calibrate import Speed, calibrate
-from autograder.runners.local import run_tests
+from autograder.runners.local import DEVICE_OPTION, run_tests
 
 GRADEBOOK = "grades.csv"
 SUBMISSION_SUFFIXES = {".zip", ".py", ".ipynb"}
@@ -79,7 +79,7 @@ def _grade_staged(
     run = run_tests(
         speed.limits_for(spec), tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution,
         hide=hidden_paths(assignment, out_dir), isolate=isolate, per_submission_s=options.per_submission_s,
-        pytest_args=(*options.pytest_args, *speed.pytest_args()),
+        pytest_args=(*options.pytest_args, *speed.pytest_args(), DEVICE_OPTION, options.device),
     )  # fmt: skip
     metadata = {"seed": spec.seed, "device": "cpu", "python": platform.python_version(), "notes": staged.notes,
                 "staging_s": round(staged.seconds, 3), "calibration": speed.record(spec)}  # fmt: skip
@@ -97,6 +97,7 @@ class RunOptions:
 
     pytest_args: tuple[str, ...] = ()
     per_submission_s: float | None = None
+    device: str = "auto"  # auto, cpu or cuda: where a torch assignment's tests run (the spec must allow gpu)
 
 
 def grade_one(
@@ -189,6 +190,7 @@ def grade_batch(
     force: bool = False,
     on_done: Callable[[SubmissionResult], None] | None = None,
     isolate: bool = True,
+    options: RunOptions = RunOptions(),
 ) -> list[SubmissionResult]:
     """Grade submissions with `workers` children at a time; write results and `grades.csv`."""
     names = unique_names(list(sources))
@@ -201,7 +203,7 @@ def grade_batch(
     results: list[SubmissionResult] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {
-            pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate, fingerprint, speed=speed): (src, name)
+            pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate, fingerprint, options, speed): (src, name)
             for src, name in names.items()
         }
         for future in as_completed(futures):

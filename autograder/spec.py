@@ -117,6 +117,27 @@ class Strength(BaseModel):
     )
 
 
+Device = Literal["cpu", "gpu"]
+
+
+class PerDevice(BaseModel):
+    """A value that differs between CPU and GPU runners: `{cpu: 20, gpu: 8}` (`gpu` defaults to `cpu`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cpu: float = Field(description="The value on a runner without a GPU (or where the spec allows none).")
+    gpu: float | None = Field(default=None, description="The value where the tests run on CUDA; the `cpu` value when absent.")
+
+    def on(self, device: str) -> float:
+        """Return the value for `device` (`cpu`, or `gpu`/`cuda`)."""
+        return self.cpu if device == "cpu" or self.gpu is None else self.gpu
+
+
+def per_device(value: float | PerDevice, device: str) -> float:
+    """Return a spec value for `device`, whether it was written as one number or per device."""
+    return value.on(device) if isinstance(value, PerDevice) else float(value)
+
+
 class Calibration(BaseModel):
     """The calibration workload's time on the machine an assignment's budgets were set on."""
 
@@ -150,17 +171,29 @@ class AssignmentSpec(BaseModel):
     )
     questions: list[Question] = Field(min_length=1, description="Questions, in the order shown to students.")
     limits: Limits = Field(default_factory=Limits, description="Per-test and per-submission limits.")
-    training_budget_s: float = Field(
-        default=30.0, gt=0, description="Seconds a training run in an accuracy test is allowed (the `budget` fixture)."
+    training_budget_s: float | PerDevice = Field(
+        default=30.0,
+        description=(
+            "Seconds a training run in an accuracy test is allowed (the `budget` fixture): one number, "
+            "or `{cpu: 20, gpu: 8}`. CPU time on a CPU, wall time on a GPU."
+        ),
+    )
+    devices: list[Device] = Field(
+        default_factory=lambda: ["cpu"],
+        description=(
+            "Where the tests may run: `[cpu]`, or `[cpu, gpu]` to let the `device` fixture be `cuda` on a runner "
+            "with a GPU (torch assignments only). The same suite must pass on both."
+        ),
     )
     seed: int = Field(default=0, description="Base seed for the `rng` fixture and for data splits.")
     datasets: list[Literal["mnist", "cifar10", "digits", "toy_sequences"]] = Field(
         default_factory=list, description="Datasets the tests use; `autograder data` reports on them."
     )
-    thresholds: dict[str, float] = Field(
+    thresholds: dict[str, float | PerDevice] = Field(
         default_factory=dict,
         description=(
-            "Minimum held-out accuracy per dataset source, e.g. `mnist-offline: 0.9`, `mnist-full: 0.97`."
+            "Minimum held-out accuracy per dataset source, e.g. `mnist-offline: 0.9`, `cifar10: {cpu: 0.55, gpu: 0.7}` "
+            "(the `threshold` fixture picks the one for the data and device in use)."
         ),
     )
     forbidden_imports: list[str] = Field(
@@ -192,11 +225,30 @@ class AssignmentSpec(BaseModel):
 
     @field_validator("thresholds")
     @classmethod
-    def _fractions(cls, thresholds: dict[str, float]) -> dict[str, float]:
-        bad = {k: v for k, v in thresholds.items() if not 0.0 <= v <= 1.0}
+    def _fractions(cls, thresholds: dict[str, float | PerDevice]) -> dict[str, float | PerDevice]:
+        def values(v: float | PerDevice) -> list[float]:
+            return [v.cpu, *([v.gpu] if v.gpu is not None else [])] if isinstance(v, PerDevice) else [v]
+
+        bad = {k: v for k, v in thresholds.items() if not all(0.0 <= x <= 1.0 for x in values(v))}
         if bad:
             raise ValueError(f"thresholds are accuracies between 0 and 1, got {bad}")
         return thresholds
+
+    @field_validator("training_budget_s")
+    @classmethod
+    def _positive_budget(cls, value: float | PerDevice) -> float | PerDevice:
+        seconds = [value.cpu, value.gpu] if isinstance(value, PerDevice) else [value]
+        if any(s is not None and s <= 0 for s in seconds):
+            raise ValueError(f"a training budget is a positive number of seconds, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _gpu_needs_torch(self) -> AssignmentSpec:
+        if "gpu" in self.devices and self.framework != "torch":
+            raise ValueError("`devices` lists gpu, but only a torch assignment can run on a GPU; remove gpu or set framework: torch")
+        if "cpu" not in self.devices:
+            raise ValueError("`devices` must list cpu: every suite must pass on a runner without a GPU (CI has none)")
+        return self
 
     @model_validator(mode="after")
     def _unique_question_ids(self) -> AssignmentSpec:
@@ -215,6 +267,14 @@ class AssignmentSpec(BaseModel):
     def max_points(self) -> float:
         """Return the total points of the assignment."""
         return sum(q.points for q in self.questions)
+
+    def budget_s(self, device: str = "cpu") -> float:
+        """Return the training budget, in seconds, on `device`."""
+        return per_device(self.training_budget_s, device)
+
+    def threshold(self, source: str, device: str = "cpu") -> float | None:
+        """Return the accuracy threshold for the data `source` on `device`, or None when the spec sets none."""
+        return per_device(self.thresholds[source], device) if source in self.thresholds else None
 
     def question_for(self, test_id: str) -> Question | None:
         """Return the first question whose patterns match a test id, or None."""

@@ -36,10 +36,10 @@ def test_missing_submission_path_is_reported(tmp_path):
 def test_grade_and_validate_on_the_fixture_course(tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOGRADER_COURSE", str(FIXTURE_COURSE))
     sol = FIXTURE_COURSE / "solutions" / "a0_trivial"
-    result = runner.invoke(app, ["grade", "a0", str(sol), "--out", str(tmp_path), "-j", "1"])
+    result = runner.invoke(app, ["grade", "a0_tr", str(sol), "--out", str(tmp_path), "-j", "1"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "grades.csv").is_file() and (tmp_path / "a0_trivial.json").is_file()
-    assert runner.invoke(app, ["validate", "a0"]).exit_code == 0
+    assert runner.invoke(app, ["validate", "a0_tr"]).exit_code == 0
 
 
 def test_release_holds_stubs_public_tests_and_conftest_but_no_answers(tmp_path):

@@ -88,7 +88,7 @@ def test_a_batch_killed_with_sigkill_resumes_without_losing_or_regrading(trivial
         (dest / "arith.py").write_text((dest / "arith.py").read_text() + f"\nimport time\ntime.sleep({0.3 if i else 0})\n")
     out = tmp_path / "out"
     env = {**os.environ, "AUTOGRADER_COURSE": str(trivial.root)}
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", "a0", str(subs), "--each", "--out", str(out), "-j", "1"]
+    cmd = [sys.executable, "-m", "autograder.cli", "grade", "a0_trivial", str(subs), "--each", "--out", str(out), "-j", "1"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while len(list(out.glob("*.json"))) < 4 and time.monotonic() < deadline:

@@ -64,6 +64,7 @@ class Confinement:
     max_open_files: int = 256
     max_file_bytes: int = OUTPUT_LIMIT_BYTES
     uid: int | None = None
+    gpu: bool = False  # the process may use CUDA: no RLIMIT_DATA (the control group still limits memory)
 
 
 def _libc() -> ctypes.CDLL:
@@ -221,7 +222,8 @@ def _apply_limits(c: Confinement) -> None:
         resource.RLIMIT_NOFILE: c.max_open_files,
         resource.RLIMIT_CPU: c.cpu_s,
     }
-    if c.memory_mb:
+    if c.memory_mb and not c.gpu:
+        # CUDA reserves large private mappings at start-up, so on a GPU only the control group limits memory.
         # RLIMIT_DATA counts the heap and private anonymous mappings (NumPy and torch buffers),
         # not the shared libraries a pre-imported process has mapped; the control group counts
         # shared memory too.

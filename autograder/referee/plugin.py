@@ -39,6 +39,7 @@ from autograder.referee.classify import TestTimeout, classify
 from autograder.referee.proxies import RemoteSubmission
 
 CONFIG_OPTION = "--ag-config"
+DEVICE_OPTION = "--ag-device"  # the runners pass it as well (autograder.runners.local)
 
 
 class Settings:
@@ -58,6 +59,7 @@ class Settings:
         self.per_submission_s = float(self.spec.get("limits", {}).get("per_submission_s", 600))
         self.max_processes = int(self.spec.get("limits", {}).get("max_processes", 64))
         self.isolation: dict[str, str] = raw.get("isolation") or {"level": NONE, "why": "not isolated"}
+        self.device = "cpu"  # set by pytest_configure from --ag-device and the spec
 
 
 # ---------------------------------------------------------------- settings
@@ -124,6 +126,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--ag-speed-factor", dest="ag_speed_factor", type=float, default=1.0,
         help="this machine is F times slower than the one the budgets were set on: the `budget` fixture allows F times `training_budget_s`",
     )  # fmt: skip
+    group.addoption(
+        DEVICE_OPTION, dest="ag_device", choices=("auto", "cpu", "cuda"), default="auto",
+        help="where a torch assignment's tests run: auto (cuda when the spec allows gpu and this machine has one), cpu or cuda",
+    )  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,6 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("help", False) or config.getoption("markers", False):
         return
     settings = _settings(config)
+    settings.device = choose_device(settings.spec, config.getoption("ag_device", "auto") or "auto")
     config.stash[SETTINGS] = settings
     config.stash[EVENTS] = EventLog(settings.events)
     roots = [str(p.resolve()) + os.sep for p in (settings.submission,) if p is not None]
@@ -342,7 +349,7 @@ def _confinement(settings: Settings, forbidden: list[str], group: cgroups.Cgroup
         memory_mb=settings.memory_mb, cpu_s=int(settings.per_submission_s) + 1, level=level,
         submission=str(settings.submission), hide=(*settings.hide, *dataset_folders()), expose=interpreter_paths(),
         blocked=package_dirs(forbidden), cgroup={k: str(v) for k, v in group.paths.items()} if group else {},
-        max_processes=settings.max_processes, uid=student_uid() if level != NONE else None,
+        max_processes=settings.max_processes, uid=student_uid() if level != NONE else None, gpu=settings.device == "cuda",
     )  # fmt: skip
 
 
@@ -468,21 +475,73 @@ def _budget_clock(request: pytest.FixtureRequest) -> tuple[Callable[[], float] |
 @pytest.fixture(scope="session")
 def budget(request: pytest.FixtureRequest) -> Budget:
     """Seconds a training run may take on this runner, as the submission process's CPU time where it can be measured."""
-    seconds = float(_settings_of(request).spec.get("training_budget_s", 30.0))
-    clock, name = _budget_clock(request)
+    settings = _settings_of(request)
+    seconds = _per_device(settings.spec.get("training_budget_s", 30.0), settings.device)
+    clock, name = _budget_clock(request) if settings.device == "cpu" else (None, "wall")  # GPU work is not CPU time
     allowed = Budget(seconds, clock, name, factor=request.config.getoption("ag_speed_factor", 1.0) or 1.0)
     request.config.stash[EVENTS].write(event="record", key="budget", value=allowed.as_record())
     return allowed
 
 
-@pytest.fixture(scope="session")
-def device(request: pytest.FixtureRequest) -> str:
-    """`cuda` when a torch assignment runs on a GPU, else `cpu`; NumPy assignments never import torch."""
-    if _settings_of(request).spec.get("framework") != "torch":
-        return "cpu"
+def _cuda_available() -> bool:
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return bool(torch.cuda.is_available())
+
+
+def choose_device(spec: dict[str, Any], asked: str) -> str:
+    """Return `cuda` or `cpu` for this run: `asked` (auto, cpu, cuda) within what the spec allows and this machine has."""
+    allowed = spec.get("framework") == "torch" and "gpu" in (spec.get("devices") or ["cpu"])
+    if asked == "cpu" or (asked == "auto" and not allowed):
+        return "cpu"
+    if not allowed:
+        raise pytest.UsageError(f"autograder: --device cuda, but {spec.get('id')} does not allow a GPU (its spec's `devices` has no gpu); grade with --device auto or cpu.")
+    if _cuda_available():
+        return "cuda"
+    if asked == "cuda":
+        raise pytest.UsageError("autograder: --device cuda, but this machine has no usable GPU (torch.cuda.is_available() is False); grade with --device auto or cpu.")
+    return "cpu"
+
+
+def _device_record(device: str) -> dict[str, Any]:
+    """Return what a result says about the device really used: its type, and a GPU's name and CUDA version."""
+    if device != "cuda":
+        return {"type": "cpu"}
+    import torch
+
+    return {"type": "cuda", "name": torch.cuda.get_device_name(0), "cuda": torch.version.cuda, "torch": torch.__version__}
+
+
+@pytest.fixture(scope="session")
+def device(request: pytest.FixtureRequest) -> str:
+    """`cuda` when a torch assignment whose spec allows gpu runs on a machine with one, else `cpu`."""
+    chosen = _settings_of(request).device
+    request.config.stash[EVENTS].write(event="record", key="device", value=_device_record(chosen))
+    return chosen
+
+
+def _per_device(value: Any, device: str) -> float:
+    """Return a spec value written as one number or as `{cpu: .., gpu: ..}`, for `device`."""
+    if isinstance(value, dict):
+        return float(value["gpu"] if device == "cuda" and value.get("gpu") is not None else value["cpu"])
+    return float(value)
+
+
+@pytest.fixture(scope="session")
+def threshold(request: pytest.FixtureRequest, device: str) -> Callable[[str], float]:
+    """Return `threshold(source)`: the spec's minimum accuracy for that data source on this run's device."""
+    spec = _settings_of(request).spec
+
+    def lookup(source: str) -> float:
+        thresholds = spec.get("thresholds") or {}
+        if source not in thresholds:
+            known = ", ".join(thresholds) or "none"
+            raise RuntimeError(f"assignment.yaml has no accuracy threshold for the data source {source!r} (it has: {known}); add one under `thresholds`.")
+        value = _per_device(thresholds[source], device)
+        request.config.stash[EVENTS].write(event="record", key="threshold", value={"source": source, "device": device, "min_accuracy": value})
+        return value
+
+    return lookup
 
 
 @pytest.fixture(scope="session")

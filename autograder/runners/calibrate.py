@@ -160,7 +160,7 @@ class Speed:
         limits = self.limits_for(spec).limits
         return {
             "factor": self.factor, "wall_factor": self.wall_factor,
-            "budget_s": spec.training_budget_s, "scaled_budget_s": round(spec.training_budget_s * self.factor, 3),
+            "budget_s": spec.budget_s(), "scaled_budget_s": round(spec.budget_s() * self.factor, 3),
             "per_test_s": round(limits.per_test_s, 3), "per_submission_s": round(limits.per_submission_s, 3),
             "workload_cpu_s": round(self.measured.cpu_s, 4) if self.measured else None,
             "workload_wall_s": round(self.measured.wall_s, 4) if self.measured else None,

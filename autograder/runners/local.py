@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import sys
@@ -38,6 +39,8 @@ if TYPE_CHECKING:  # the grading process must not pay for pydantic
 
 TAIL_BYTES = 256 * 1024  # of the referee's stdout and stderr, kept for the TA's log
 MAX_OUTPUT_BYTES = 64 * 2**20
+DEVICE_OPTION = "--ag-device"  # the referee plugin's option: auto, cpu or cuda
+
 # Built-in pytest plugins a grading run does not use; `unraisableexception` alone costs
 # several full garbage collections per run.
 UNUSED_PYTEST_PLUGINS = (
@@ -132,6 +135,8 @@ def _child_main(args: list[str], cwd: str, out: str, err: str, memory_mb: int, i
 
 
 _CONTEXT: multiprocessing.context.BaseContext | None = None
+_PRELOADED: tuple[str, ...] = ()
+_CONTEXT_LOCK = threading.Lock()
 
 
 def _context(framework: str) -> multiprocessing.context.BaseContext:
@@ -139,19 +144,29 @@ def _context(framework: str) -> multiprocessing.context.BaseContext:
 
     Each submission then starts as a fork of that warm process: a fresh address space
     without paying the imports again (about 0.3 s for pytest and numpy, 1.3 s for torch).
+    A torch assignment graded after a NumPy one in the same process restarts the server
+    with torch preloaded (and the other way round), so neither pays for the other.
     """
-    global _CONTEXT
+    with _CONTEXT_LOCK:
+        return _context_locked(framework)
+
+
+def _context_locked(framework: str) -> multiprocessing.context.BaseContext:
+    global _CONTEXT, _PRELOADED
     if _CONTEXT is None:
         os.environ.update(ONE_THREAD, PYTHONHASHSEED="0", MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party pytest plugins in grading
-        from _pytest.config import default_plugins
+        _CONTEXT = multiprocessing.get_context("forkserver")
+    from _pytest.config import default_plugins
 
-        ctx = multiprocessing.get_context("forkserver")
-        builtin = [f"_pytest.{p}" for p in default_plugins if p not in UNUSED_PYTEST_PLUGINS]
-        engine = ["autograder.referee.plugin", "autograder.checks", "autograder.isolation.zygote", "autograder.isolation.server"]
-        preload = ["pytest", *builtin, "numpy", *engine]
-        ctx.set_forkserver_preload(preload + (["torch"] if framework == "torch" else []))
-        _CONTEXT = ctx
+    builtin = [f"_pytest.{p}" for p in default_plugins if p not in UNUSED_PYTEST_PLUGINS]
+    engine = ["autograder.referee.plugin", "autograder.checks", "autograder.isolation.zygote", "autograder.isolation.server"]
+    preload = ("pytest", *builtin, "numpy", *engine, *(["torch"] if framework == "torch" else []))
+    if preload != _PRELOADED:
+        if _PRELOADED:
+            multiprocessing.forkserver._forkserver._stop()  # the next start forks a server with the new preload
+        _CONTEXT.set_forkserver_preload(list(preload))
+        _PRELOADED = preload
     return _CONTEXT
 
 
