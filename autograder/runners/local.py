@@ -155,6 +155,9 @@ def _context_locked(framework: str) -> multiprocessing.context.BaseContext:
     global _CONTEXT, _PRELOADED
     if _CONTEXT is None:
         os.environ.update(ONE_THREAD, PYTHONHASHSEED="0", MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+        # the referee asks whether a GPU exists through NVML, without starting CUDA in a process that
+        # forks: a submission process starts CUDA itself, after it was forked from the zygote
+        os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party pytest plugins in grading
         _CONTEXT = multiprocessing.get_context("forkserver")
     from _pytest.config import default_plugins
