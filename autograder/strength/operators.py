@@ -147,7 +147,7 @@ def _without_arg(call: cst.Call, index: int) -> cst.Call:
 
 
 def reduction(node: cst.CSTNode) -> Iterator[Change]:
-    """Change a reduction: `axis`, `keepdims`, mean for sum (a summed loss), max for min, `.T` dropped."""
+    """Change a reduction: `axis`/`dim`, `keepdims`/`keepdim`, mean for sum (a summed loss), max for min, `.T` dropped."""
     if isinstance(node, cst.Attribute) and node.attr.value == "T":
         yield Change("drop-transpose", node.value.with_changes(lpar=node.lpar, rpar=node.rpar), "transposed weights")
     if not isinstance(node, cst.Call):
@@ -158,13 +158,13 @@ def reduction(node: cst.CSTNode) -> Iterator[Change]:
         yield Change("swap-method", node.with_changes(func=node.func.with_changes(attr=cst.Name(METHOD_SWAPS[name]))), mistake)
     for i, arg in enumerate(node.args):
         key = arg.keyword.value if arg.keyword else None
-        if key == "axis":
+        if key in ("axis", "dim"):  # NumPy's and torch's spelling
             yield Change("drop-axis", _without_arg(node, i), "reduced over the wrong axis")
             value = _text(arg.value)
             if value in AXIS_SWAPS:
                 new = arg.with_changes(value=cst.parse_expression(AXIS_SWAPS[value]))
                 yield Change("change-axis", node.with_changes(args=[*node.args[:i], new, *node.args[i + 1 :]]), "reduced over the wrong axis")
-        elif key == "keepdims":
+        elif key in ("keepdims", "keepdim"):
             yield Change("drop-keepdims", _without_arg(node, i), "keepdims missing (broadcasts the wrong way)")
 
 

@@ -63,6 +63,11 @@ def test_reductions_change_axis_keepdims_and_method():
     assert ("m = x.sum(axis=0, keepdims=True)", "loss summed instead of averaged") in got
 
 
+def test_reductions_in_torchs_spelling_change_dim_and_keepdim():
+    codes = _codes("m = x.mean(dim=0, keepdim=True)\n", ops.reduction)
+    assert {"m = x.mean(keepdim=True)", "m = x.mean(dim=1, keepdim=True)", "m = x.mean(dim=0)"} <= set(codes)
+
+
 def test_transpose_dropped_is_named():
     assert _changes("dx = dout @ w.T\n", ops.reduction) == [("dx = dout @ w", "transposed weights")]
 
