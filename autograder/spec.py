@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -170,6 +171,17 @@ class AssignmentSpec(BaseModel):
         min_length=1, description="Module files the student edits and submits, e.g. `layers.py`."
     )
     questions: list[Question] = Field(min_length=1, description="Questions, in the order shown to students.")
+    weight_files: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Trained-weights files a submission may include beside its modules, e.g. `model.pt` (torch assignments "
+            "only): staged with the modules; tests load them with the `weights` fixture (weights_only, checked)."
+        ),
+    )
+    max_weights_mb: int = Field(
+        default=50, gt=0, le=50,
+        description="Largest weights file accepted, in MiB (at most 50, the intake's cap on any file); a larger one is left out with a note.",
+    )
     limits: Limits = Field(default_factory=Limits, description="Per-test and per-submission limits.")
     training_budget_s: float | PerDevice = Field(
         default=30.0,
@@ -223,6 +235,16 @@ class AssignmentSpec(BaseModel):
             raise ValueError(f"student files must be plain `name.py` file names, got {bad}")
         return files
 
+    @field_validator("weight_files")
+    @classmethod
+    def _weight_file_names(cls, files: list[str]) -> list[str]:
+        bad = [f for f in files if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.(pt|pth)", f)]
+        if bad:
+            raise ValueError(f"weight files must be plain file names ending in .pt or .pth (no folders), got {bad}")
+        if len(set(files)) != len(files):
+            raise ValueError(f"weight files must be unique, got {files}")
+        return files
+
     @field_validator("thresholds")
     @classmethod
     def _fractions(cls, thresholds: dict[str, float | PerDevice]) -> dict[str, float | PerDevice]:
@@ -248,6 +270,12 @@ class AssignmentSpec(BaseModel):
             raise ValueError("`devices` lists gpu, but only a torch assignment can run on a GPU; remove gpu or set framework: torch")
         if "cpu" not in self.devices:
             raise ValueError("`devices` must list cpu: every suite must pass on a runner without a GPU (CI has none)")
+        return self
+
+    @model_validator(mode="after")
+    def _weights_need_torch(self) -> AssignmentSpec:
+        if self.weight_files and self.framework != "torch":
+            raise ValueError("`weight_files` are loaded with torch: set framework: torch, or remove weight_files")
         return self
 
     @model_validator(mode="after")

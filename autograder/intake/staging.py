@@ -99,12 +99,27 @@ def _find_base(folder: Path, files: list[Path], spec: AssignmentSpec) -> Path:
     return max(counts, key=lambda p: (counts[p], -len(p.parts))) if counts else folder
 
 
+def _weights_left_out(src: Path, base: Path, size: int, spec: AssignmentSpec, notes: list[str]) -> bool:
+    """Return whether a declared weights file is left out (over `max_weights_mb`), with a note; note one in the wrong folder."""
+    if src.name not in spec.weight_files:
+        return False
+    if src.parent != base:
+        add_note(notes, f"`{printable(src.relative_to(base).as_posix())}` is not beside your modules, so the tests will not find it; put `{src.name}` next to {spec.student_files[0]}")
+        return False
+    if size <= spec.max_weights_mb * 2**20:
+        return False
+    add_note(notes, f"`{src.name}` was left out: it is {size / 2**20:.1f} MiB, over the {spec.max_weights_mb} MiB allowed for weights; the tests that load it fail, the others are graded")
+    return True
+
+
 def _copy_files(source: Path, dest: Path, spec: AssignmentSpec, notes: list[str]) -> None:
     files = _walk_files(source, notes)
     base = _find_base(source, files, spec)
     total = 0
     for src in (f for f in files if f.is_relative_to(base)):
         size = src.stat().st_size
+        if _weights_left_out(src, base, size, spec, notes):
+            continue
         total += size
         if size > MAX_FILE_BYTES or total > MAX_TOTAL_BYTES:
             raise SubmissionError(f"the submission is larger than {MAX_TOTAL_BYTES // 2**20} MiB or holds a file over {MAX_FILE_BYTES // 2**20} MiB; submit only your code.")

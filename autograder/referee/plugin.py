@@ -549,3 +549,28 @@ def record(request: pytest.FixtureRequest) -> Callable[[str, Any], None]:
     """Record a fact about this grading run (dataset, device) into the submission's result."""
     events = request.config.stash[EVENTS]
     return lambda key, value: events.write(event="record", key=key, value=value)
+
+
+@pytest.fixture(scope="session")
+def weights(request: pytest.FixtureRequest) -> Callable[..., dict[str, Any]]:
+    """Return `weights(name, expected, max_params=None)`: the student's `name` (a spec `weight_files` entry), loaded and checked.
+
+    The file is read here, by the grader, with `autograder.weights.load_weights` (weights_only, names,
+    shapes and size checked first); a student's model takes the result with `load_state_dict`.
+    """
+    settings = _settings_of(request)
+
+    def load(name: str, expected: dict[str, tuple[int | None, ...]], max_params: int | None = None) -> dict[str, Any]:
+        from autograder.weights import count_params, load_weights
+
+        declared = settings.spec.get("weight_files") or []
+        if name not in declared:
+            raise RuntimeError(f"the test loads the weights file {name!r}, which assignment.yaml does not declare (weight_files: {declared}); add it there.")
+        if settings.submission is None:
+            raise pytest.UsageError("autograder: no submission folder; pass --ag-submission DIR.")
+        max_bytes = int(settings.spec.get("max_weights_mb") or 50) * 2**20
+        state = load_weights(settings.submission / name, expected, max_params=max_params, max_bytes=max_bytes)
+        request.config.stash[EVENTS].write(event="record", key="weights", value={"file": name, "params": count_params(state)})
+        return state
+
+    return load
