@@ -58,14 +58,14 @@ def _listed(items: list[str]) -> str:
 # ---------------------------------------------------------------- reading the file
 
 
-def _open(path: Path) -> int:
+def _open(path: Path, max_bytes: int) -> int:
     """Open the file without following a link or blocking on a pipe; refuse what is not a regular file."""
     name = path.name
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise WeightsError(f"You did not submit `{name}`: the test loads your trained weights from it. "
-                           + _save_hint(name) + " Put it beside your modules.") from None
+        raise WeightsError(f"You did not submit `{name}` (or it was over {max_bytes / 2**20:.3g} MiB and left out): the test loads "
+                           "your trained weights from it. " + _save_hint(name) + " Put it beside your modules.") from None
     except OSError as exc:
         why = "it is a link" if exc.errno == errno.ELOOP else exc.strerror or type(exc).__name__
         raise WeightsError(f"`{name}` could not be read ({why}). Submit the file itself, saved with torch.save.") from None
@@ -77,7 +77,7 @@ def _open(path: Path) -> int:
 
 def _read_capped(path: Path, max_bytes: int) -> bytes:
     """Return the file's bytes, refusing a file over `max_bytes` (read once: the size cannot change in between)."""
-    fd = _open(path)
+    fd = _open(path, max_bytes)
     try:
         size = os.fstat(fd).st_size
         with os.fdopen(fd, "rb", closefd=False) as f:
@@ -86,7 +86,7 @@ def _read_capped(path: Path, max_bytes: int) -> bytes:
         os.close(fd)
     if len(data) > max_bytes:
         raise WeightsError(
-            f"`{path.name}` is {max(size, len(data)) / 2**20:.1f} MiB; at most {max_bytes / 2**20:g} MiB is accepted. "
+            f"`{path.name}` is {max(size, len(data)) / 2**20:.1f} MiB; at most {max_bytes / 2**20:.3g} MiB is accepted. "
             "Save only the model's state_dict (not the optimizer's or the training data), and resubmit."
         )
     return data
@@ -105,7 +105,7 @@ def _check_archive(name: str, data: bytes, max_bytes: int) -> None:
     except (zipfile.BadZipFile, ValueError, EOFError):
         raise WeightsError(damaged) from None
     if unpacked > max_bytes:
-        raise WeightsError(f"`{name}` unpacks to {unpacked / 2**20:.1f} MiB; at most {max_bytes / 2**20:g} MiB is accepted. " + _save_hint(name))
+        raise WeightsError(f"`{name}` unpacks to {unpacked / 2**20:.1f} MiB; at most {max_bytes / 2**20:.3g} MiB is accepted. " + _save_hint(name))
 
 
 def _unpickle(name: str, data: bytes) -> Any:
