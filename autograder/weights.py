@@ -24,7 +24,7 @@ from typing import Any
 MAX_WEIGHTS_BYTES = 50 * 2**20
 MAX_LISTED = 10  # problems named in one message
 WRAPPER_KEYS = ("state_dict", "model_state_dict")  # checkpoints that wrap the state_dict
-_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+_GLOBAL = re.compile(r"GLOBAL ([\w.]{1,80})")
 
 Shape = tuple[int | None, ...]
 
