@@ -11,7 +11,7 @@ PACKAGE = REPO / "autograder"
 # Lower layers first; a module may import only modules at its own layer or below. Names are
 # modules relative to the package (`isolation.wire`), or a whole subpackage (`exporters`).
 LAYERS = [
-    {"outcomes", "spec", "checks", "data", "isolation.wire"},
+    {"outcomes", "spec", "checks", "weights", "data", "isolation.wire"},
     {"course", "intake", "isolation.loader"},
     {"isolation.confine", "isolation.cgroups", "isolation.server"},
     {"isolation.zygote"},
