@@ -21,7 +21,7 @@ LAYERS = [
     {"runners"},
     {"results"},
     {"exporters"},
-    {"grade", "check", "release"},
+    {"grade", "check", "release", "packaging"},
     {"strength"},
     {"validate"},
     {"cli"},
