@@ -258,6 +258,21 @@ def release(
 
 
 @app.command()
+def build(
+    assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_mlp_numpy."),
+    out: Path = typer.Option(Path("dist"), "--out", "-o", help="Folder for <id>-autograder.zip."),
+    unconfined: bool = typer.Option(
+        False, "--unconfined", help="Let the zip grade where submissions can only be given resource limits (not root); without it, such a runner refuses to grade."
+    ),
+) -> None:
+    """Build the otter-grader / Gradescope autograder zip: inside `otter run`, `otter grade` or Gradescope, the engine grades each submission."""
+    from autograder.packaging.otter_zip import build_otter_zip
+
+    path = build_otter_zip(_assignment(assignment), out, unconfined=unconfined)
+    console.print(f"autograder zip: {path}  (otter run -a {path} SUBMISSION.zip, or upload it to Gradescope)", highlight=False)
+
+
+@app.command()
 def calibrate(
     assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_mlp_numpy (a unique prefix like a1 works)."),
     machine: str = typer.Option("", "--machine", help="Name this machine in the entry (default: CPU model, CPUs, versions)."),
