@@ -38,6 +38,16 @@ if __name__ == "__main__":
     run_in_container("{AUTOGRADER_DIR}")
 '''
 
+# Appended to otter's setup.sh, which installs Python under /root (mode 0700 in the usual base images):
+# at the `container` level the submission runs as a separate user that must run that Python and
+# read its packages, and nothing else under /root.
+SETUP_SH_TAIL = """
+# the course engine runs each submission as a separate, unprivileged user: let it run the
+# grading environment's Python (and nothing else under /root)
+chmod o+x /root /root/miniforge3 /root/miniforge3/envs
+chmod -R o+rX /root/miniforge3/envs/{env}
+"""
+
 TESTS_README = f"""Otter reads every tests/*.py as one of its own test files, so none lives here.
 
 The assignment's pytest files (public and hidden) are under files/{COURSE}/assignments/<id>/tests/;
@@ -107,11 +117,14 @@ def requirements() -> list[str]:
 
 
 def _otter_templates() -> dict[str, str]:
-    """Render otter's own `run_autograder` and Python `setup.sh` (miniforge, the `otter-env` conda environment)."""
+    """Render otter's own `run_autograder` and Python `setup.sh` (miniforge, the `otter-env` conda environment), opened to the submission's user."""
     from otter.generate import JINJA_ENV, MINIFORGE_VERSION, OTTER_ENV_NAME
 
     context = {"autograder_dir": AUTOGRADER_DIR, "otter_env_name": OTTER_ENV_NAME, "miniforge_version": MINIFORGE_VERSION}
-    return {name: JINJA_ENV.get_template(path).render(**context) for name, path in (("run_autograder", "common/run_autograder"), ("setup.sh", "python/setup.sh"))}
+    return {
+        "run_autograder": JINJA_ENV.get_template("common/run_autograder").render(**context),
+        "setup.sh": JINJA_ENV.get_template("python/setup.sh").render(**context) + SETUP_SH_TAIL.format(env=OTTER_ENV_NAME),
+    }
 
 
 def _environment(pins: list[str]) -> str:
@@ -144,7 +157,8 @@ def _entry_notebook() -> str:
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nb.cells.append(nbformat.v4.new_markdown_cell(
         "Otter's runner grades one notebook; this empty one stands in for a submission of several modules. "
-        "The autograder plugin grades the student's files with the course engine; nothing here runs their code."
+        "The autograder plugin grades the student's files with the course engine; nothing here runs their code.",
+        id="autograder-entry",  # fixed, so the zip is the same from one build to the next
     ))  # fmt: skip
     return nbformat.writes(nb)
 
