@@ -79,11 +79,15 @@ def test_model_features_halve_the_resolution_between_blocks(submission):
         model = model_of(submission, in_channels=2, num_classes=3, channels=channels)
         model.eval()
         side = size // 2 ** (len(channels) - 1)
-        maps = as_numpy(model.features(torch.randn(2, 2, size, size)))
-        assert_array(f"model.features(x) for channels={channels} and x of shape (2, 2, {size}, {size})", maps,
-                     shape=(2, channels[-1], side, side),
-                     hint="Each block keeps the size (kernel 3, padding 1) and nn.MaxPool2d(2) follows every block but "
-                          "the last; features stop before the global pooling.")
+        name = f"model.features(x) for channels={channels} and x of shape (2, 2, {size}, {size})"
+        maps = assert_array(name, as_numpy(model.features(torch.randn(2, 2, size, size))), shape=(2, channels[-1], side, side),
+                            dtype_kind="f", hint="Each block keeps the size (kernel 3, padding 1) and nn.MaxPool2d(2) "
+                            "follows every block but the last; features stop before the global pooling.")
+        if not (maps.min() >= 0 and maps.max() > 0):
+            raise AssertionError(
+                f"{name} in eval mode, right after building the model, ranges from {maps.min():.3g} to {maps.max():.3g}, "
+                "expected values >= 0 (not all 0): every block ends with a ReLU (batch normalisation starts as the "
+                "identity in eval mode).")
 
 
 # ---------------------------------------------------------------- layers and parameters
@@ -133,6 +137,24 @@ def test_model_stays_within_the_parameter_budget(submission):
                              "arguments. Check the channels of each block and that the maps are pooled before the linear layer.")
 
 
+def classifier_zeros(model, features):
+    """Return the fraction of exactly zero scores the classifier gives in training mode."""
+    model.train()
+    with torch.no_grad():
+        scores = model.classifier(torch.ones(200, features))
+    return float((scores == 0).float().mean())
+
+
+@pytest.mark.points(0.5)
+def test_model_drops_pooled_features_not_scores(submission):
+    model = model_of(submission, channels=(4, 6), num_classes=5, dropout=0.75)
+    zeros = submission.define(classifier_zeros)(model, 6)
+    if not zeros < 0.3:
+        raise AssertionError(
+            f"in training mode, model.classifier set {zeros:.0%} of the class scores to exactly 0 with dropout=0.75: dropout "
+            "belongs before the linear layer (it drops pooled features), never after it (on the scores).")
+
+
 # ---------------------------------------------------------------- global pooling
 
 @pytest.mark.points(1.5)
@@ -167,7 +189,7 @@ def test_model_gradients_reach_every_parameter(submission, pool):
             "pass in training mode: every layer must be used in forward(), and kept on the model (self.<name> = ...).")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_model_same_seed_same_weights(submission):
     small = {"channels": (4, 8, 8)}  # a small state_dict crosses quickly
     first = model_of(submission, seed=3, **small).state_dict()
