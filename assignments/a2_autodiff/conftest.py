@@ -94,21 +94,22 @@ def graph(submission):
     return Graph(submission)
 
 
-def _check_graph(result, expected_out, expected_grads, what, names=None, tol=1e-6, hint=""):
+def _check_graph(result, expected_out, expected_grads, what, names=None, tol=1e-6, hint="", against="the expected values"):
     """Compare a `graph` result with the expected output and gradients (None where no gradient is expected)."""
     names = names or [f"leaf {i}" for i in range(len(expected_grads))]
     out = assert_array(f"the output of {what}", result["out"], shape=np.shape(expected_out))
-    assert_close(f"the output of {what}", out, expected_out, tol=tol, atol=1e-10, hint=hint)
+    assert_close(f"the output of {what}", out, expected_out, tol=tol, atol=1e-10, hint=hint, against=against)
     grads = result["grads"]
     for name, got, want in zip(names, grads, expected_grads, strict=True):
         if want is None:
             if got is not None:
                 raise AssertionError(f"`{name}.grad` in {what} is set, expected None: {name} was made with "
-                                     "requires_grad=False, so backward() must leave its grad alone.")
+                                     "requires_grad=False, or the output does not depend on it, so backward() "
+                                     "must leave its grad alone.")
             continue
-        got = assert_array(f"`{name}.grad` in {what}", got, shape=np.shape(want), dtype_kind="f",
+        got = assert_array(f"{name}.grad in {what}", got, shape=np.shape(want), dtype_kind="f",
                            hint="A gradient has the shape of its tensor: sum it back over broadcast axes.")
-        assert_close(f"`{name}.grad` in {what}", got, want, tol=tol, atol=1e-10, hint=hint)
+        assert_close(f"{name}.grad in {what}", got, want, tol=tol, atol=1e-10, hint=hint, against=against)
 
 
 def _torch_graph(torch, fn, arrays, grad=None, requires_grad=None):

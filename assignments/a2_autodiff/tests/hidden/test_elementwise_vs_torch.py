@@ -66,7 +66,7 @@ def test_binary_op_matches_torch_with_broadcasting(graph, check_graph, torch_gra
     expression, fn = BINARY[op]
     expected = torch_graph(fn, [a, b], g)
     check_graph(graph(expression, [a, b], g), *expected, f"{expression.split(':', 1)[1].strip()} with a {shapes[0]} and b {shapes[1]}",
-                names=["a", "b"], hint=BINARY_HINTS[op])
+                names=["a", "b"], hint=BINARY_HINTS[op], against="torch.autograd")
 
 
 NUMBER_OPERANDS = {  # a number (or an array) on either side of your Tensor
@@ -85,14 +85,14 @@ def test_numbers_and_arrays_as_operands_match_torch(graph, check_graph, torch_gr
         out_shape = (2, 3, 4) if "full" in expression else a.shape
         g = rng.standard_normal(out_shape)
         check_graph(graph(expression, [a], g), *torch_graph(fn, [a], g), expression.split(":", 1)[1].strip(), names=["a"],
-                    hint="A number or array operand is a constant Tensor (as_tensor): it gets no gradient, yours does.")
+                    hint="A number or array operand is a constant Tensor (as_tensor): it gets no gradient, yours does.", against="torch.autograd")
 
 
 @pytest.mark.points(0.5)
 def test_neg_matches_torch(graph, check_graph, torch_graph, rng):
     a, g = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
     check_graph(graph("lambda a: -(-a * a)", [a], g), *torch_graph(lambda t: -(-t * t), [a], g), "-(-a * a)",
-                names=["a"], hint="The gradient of -a is -grad.")
+                names=["a"], hint="The gradient of -a is -grad.", against="torch.autograd")
 
 
 @pytest.mark.points(0.3)
@@ -101,7 +101,7 @@ def test_pow_matches_torch(graph, check_graph, torch_graph, rng, exponent):
     a, g = rng.uniform(0.5, 2.0, (3, 2)), rng.standard_normal((3, 2))
     expected = torch_graph(lambda t: t**exponent, [a], g)
     check_graph(graph(f"lambda a: a ** {exponent!r}", [a], g), *expected, f"a ** {exponent!r}", names=["a"],
-                hint="d(a ** p) = p * a ** (p - 1), times grad.")
+                hint="d(a ** p) = p * a ** (p - 1), times grad.", against="torch.autograd")
 
 
 @pytest.mark.points(1)
@@ -114,7 +114,7 @@ def test_unary_function_matches_torch(graph, check_graph, torch_graph, name, sha
     (a,) = operands([shape], seed, positive="all" if name == "log" else False)
     a = a if name == "log" else 3 * a
     g = upstream(shape, seed)
-    check_graph(graph(expression, [a], g), *torch_graph(fn, [a], g), f"a.{name}() with a {shape}", names=["a"], hint=hint)
+    check_graph(graph(expression, [a], g), *torch_graph(fn, [a], g), f"a.{name}() with a {shape}", names=["a"], hint=hint, against="torch.autograd")
 
 
 @pytest.mark.points(1)
@@ -124,7 +124,7 @@ def test_sigmoid_is_finite_without_overflow_on_huge_inputs(graph, check_graph, t
                    hint="Never take exp of a large positive number: for x < 0 use e^x / (1 + e^x) (np.where), "
                         "or np.exp(-np.logaddexp(0, -x)).")
     check_graph(result, *torch_graph(lambda t: t.sigmoid(), [a], np.ones_like(a)), "a.sigmoid() with a = +-1000, +-50",
-                names=["a"], hint="sigmoid(-1000) is 0 and sigmoid(1000) is 1, with gradient 0 at both.")
+                names=["a"], hint="sigmoid(-1000) is 0 and sigmoid(1000) is 1, with gradient 0 at both.", against="torch.autograd")
 
 
 def summed_to(grad, shape):

@@ -29,6 +29,15 @@ def run_train(modules, data):
     return history, [p.data for p in model.parameters()]
 
 
+def check_trained_in_place(params_st, params_ref):
+    """Fail unless the model given to train() ends with the reference's parameters."""
+    params_st = assert_sequence("model.parameters() after train()", params_st, length=len(params_ref))
+    for name, got, want in zip(["W1", "b1", "W2", "b2"], params_st, params_ref, strict=True):
+        assert_close(f"{name}.data of the model given to train(), after train()",
+                     assert_array(f"{name}.data", got, shape=want.shape), want,
+                     hint=f"train() updates the parameters of the model it is given, in place, with SGD. {RECIPE}")
+
+
 def history_part(history, key, length):
     assert_keys("history", history, ["loss", "train_acc", "val_acc"], hint="Return the dict the docstring describes.")
     return np.array(assert_sequence(f"history['{key}']", history[key], length=length), dtype=np.float64)
@@ -37,23 +46,25 @@ def history_part(history, key, length):
 @pytest.mark.points(2)
 def test_train_records_the_loss_of_every_update_as_the_recipe_gives_it(submission, reference):
     data = small_problem()
-    history_st, _ = run_train(submission, data)
-    history_ref, _ = run_train(reference, data)
+    history_st, params_st = run_train(submission, data)
+    history_ref, params_ref = run_train(reference, data)
     updates = SETTINGS["epochs"] * 6
     losses = history_part(history_st, "loss", updates)
     assert_close("history['loss']", losses, history_ref["loss"],
                  hint=f"The loss of update k must be the loss of the k-th batch before its step. {RECIPE}")
+    check_trained_in_place(params_st, params_ref)
 
 
 @pytest.mark.points(1)
 def test_train_measures_both_accuracies_after_each_epoch(submission, reference):
     data = small_problem()
-    history_st, _ = run_train(submission, data)
-    history_ref, _ = run_train(reference, data)
+    history_st, params_st = run_train(submission, data)
+    history_ref, params_ref = run_train(reference, data)
     for key, rows in (("train_acc", "X_train"), ("val_acc", "X_val")):
         got = history_part(history_st, key, SETTINGS["epochs"])
         assert_close(f"history['{key}']", got, history_ref[key],
                      hint=f"After each epoch, append the accuracy of the model on all of data['{rows}'].")
+    check_trained_in_place(params_st, params_ref)
 
 
 @pytest.mark.points(1)
@@ -61,7 +72,4 @@ def test_train_trains_the_model_it_is_given(submission, reference):
     data = small_problem()
     _, params_st = run_train(submission, data)
     _, params_ref = run_train(reference, data)
-    params_st = assert_sequence("model.parameters() after train()", params_st, length=len(params_ref))
-    for name, got, want in zip(["W1", "b1", "W2", "b2"], params_st, params_ref, strict=True):
-        assert_close(f"{name}.data after train()", assert_array(f"{name}.data", got, shape=want.shape), want,
-                     hint=f"train() updates the parameters of the model it is given, in place, with SGD. {RECIPE}")
+    check_trained_in_place(params_st, params_ref)

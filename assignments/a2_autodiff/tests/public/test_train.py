@@ -27,3 +27,9 @@ def test_train_returns_a_history_and_learns_a_tiny_problem(submission):
         raise AssertionError(f"training did not learn the tiny problem: mean loss {np.mean(losses[:8]):.3f} in the first "
                              f"epoch, {np.mean(losses[-8:]):.3f} in the last, validation accuracy {float(val[-1]):.3f}; "
                              "expected a falling loss and at least 0.9. Check zero_grad, backward and step in each update.")
+    data = tiny_problem()
+    accuracy = float(np.mean(np.asarray(model.predict(data["X_val"])) == data["y_val"]))
+    if not accuracy >= 0.9:
+        raise AssertionError(f"the model given to train() has validation accuracy {accuracy:.3f} after training, expected "
+                             f"at least 0.9 (your history says {float(val[-1]):.3f}). train() updates that model's "
+                             "parameters in place, not a copy's.")
