@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from otter.test_files.exception_test import ExceptionTestFile
 
 PUBLIC = "visible"
+PUBLIC_NOTE = "The Public Tests entry covers the public tests only; each question's own entry has the result of every test."
 
 
 def case_message(test: TestResult) -> str:
@@ -50,4 +51,4 @@ def fill_otter_results(results: GradingResults, result: SubmissionResult) -> Non
     for question in result.questions:
         tests = [t for t in result.tests if t.question == question.id]
         results.results[question.id] = _question_file(question, tests, result.output)
-    results.set_output(result.output)
+    results.set_output(f"{result.output}\n{PUBLIC_NOTE}")

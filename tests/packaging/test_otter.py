@@ -159,7 +159,7 @@ def test_each_question_is_an_otter_test_file_scored_as_the_engine_scored_it():
     public = entries["Public Tests"]
     assert public["visibility"] == "visible" and "add(1, 2) should be 3" in public["output"]
     assert "boom" not in public["output"]  # a hidden test's feedback waits for the question's entry
-    assert doc["output"] == result.output
+    assert doc["output"].startswith(result.output)
 
 
 def test_an_unreadable_submission_loses_every_question_with_the_reason():
