@@ -1,9 +1,10 @@
 """The otter plugin that grades a submission with the engine, inside `otter run`, `otter grade` and Gradescope.
 
-Otter's Python runner finds the zip's empty entry notebook, runs it in a Jupyter kernel (the
-student's code never runs there: `before_execution` empties whatever it was given) and hands
-its results to `after_grading`, which grades the student's files with `grade_one` at the
-isolation level this machine gives and replaces the results, question by question. Otter then
+Otter's Python runner finds the zip's empty entry notebook and calls `before_grading`, which
+refuses a machine that cannot confine submissions and moves the student's files out of the
+folder otter's Jupyter kernel starts in; the kernel runs nothing of theirs (`before_execution`
+empties whatever it was given). `after_grading` then grades the files with `grade_one` at the
+isolation level this machine gives and replaces otter's results, question by question. Otter
 writes `results.json` (Gradescope's format) and `results.pkl` (what `otter grade` reads).
 """
 
@@ -12,12 +13,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otter.plugins import AbstractOtterPlugin
 
 from autograder.packaging.layout import COURSE
+
+if TYPE_CHECKING:
+    from autograder.course import Assignment
+    from autograder.results import SubmissionResult
 
 WRAPPER_PREFIX = "_submission-"
 OTTER_MADE = {"tests", "__init__.py"}  # what otter's runner adds to the submission folder besides files/
@@ -78,30 +84,63 @@ def _close(autograder_dir: Path) -> None:
     protect_by_mode((str(autograder_dir),), interpreter_paths())
 
 
-def grade_in_otter(autograder_dir: Path, config: dict[str, Any]) -> Any:
-    """Grade the student's files in otter's `submission/` folder with the engine; return the `SubmissionResult`."""
+@dataclass
+class OtterJob:
+    """One submission, set aside in otter's folder before otter's kernel starts, waiting to be graded."""
+
+    autograder_dir: Path
+    assignment: Assignment
+    source: Path
+    level: str
+
+
+def prepare_in_otter(autograder_dir: Path, config: dict[str, Any]) -> OtterJob:
+    """Refuse a machine that cannot confine submissions (unless the zip allows it), then move the student's files aside.
+
+    Run before otter starts its kernel in `submission/`: a student's `otter.py` left there would
+    be imported by the kernel, as root and unconfined.
+    """
     from autograder.course import find_assignment
-    from autograder.grade import grade_one
-    from autograder.isolation.confine import CONTAINER
 
     source_dir = autograder_dir / "source"
     assignment = find_assignment(config["assignment"], source_dir / "files" / COURSE)
     level = _check_confinement(assignment.id, bool(config.get("unconfined")))
-    source = gather_submission(autograder_dir / "submission", _ours(source_dir))
-    if level == CONTAINER:
-        _close(autograder_dir)
+    return OtterJob(autograder_dir, assignment, gather_submission(autograder_dir / "submission", _ours(source_dir)), level)
+
+
+def grade_job(job: OtterJob) -> SubmissionResult:
+    """Grade a prepared submission with the engine, as `autograder grade` would; print a grader error's log for the TA."""
+    from autograder.grade import grade_one
+    from autograder.isolation.confine import CONTAINER
+
+    if job.level == CONTAINER:
+        _close(job.autograder_dir)
     out = Path(tempfile.mkdtemp(prefix="autograder-otter-"))
     try:
-        result = grade_one(assignment, source, out, name=_name(source), force=True)
-        for log in sorted((out / "logs").glob("*.txt")):  # a grader error's details, for the TA (stdout is hidden from students)
+        result = grade_one(job.assignment, job.source, out, name=_name(job.source), force=True)
+        for log in sorted((out / "logs").glob("*.txt")):  # stdout is the TA's: Gradescope hides it from students
             print(log.read_text(encoding="utf-8", errors="replace"), flush=True)
     finally:
         shutil.rmtree(out, ignore_errors=True)
     return result
 
 
+def grade_in_otter(autograder_dir: Path, config: dict[str, Any]) -> SubmissionResult:
+    """Grade the student's files in otter's `submission/` folder with the engine; return the engine's result."""
+    return grade_job(prepare_in_otter(autograder_dir, config))
+
+
 class AutograderPlugin(AbstractOtterPlugin):
     """Grade with the course engine; configured in otter_config.json with `assignment` and `unconfined`."""
+
+    job: OtterJob | None = None
+
+    def _autograder_dir(self) -> Path:
+        return Path(self.submission_path).resolve().parent.parent  # <autograder>/submission/<entry notebook>
+
+    def before_grading(self, config: Any) -> None:
+        """Before otter's kernel starts: refuse an unconfined machine, and move the student's files out of the kernel's folder."""
+        self.job = prepare_in_otter(self._autograder_dir(), self.plugin_config)
 
     def before_execution(self, submission: Any) -> Any:
         """Give otter's kernel nothing to run: the student's code runs only in the engine's confined process."""
@@ -113,10 +152,9 @@ class AutograderPlugin(AbstractOtterPlugin):
         """Grade the submission with the engine and put its questions, tests and feedback in otter's results."""
         from autograder.packaging.otter_results import fill_otter_results
 
-        autograder_dir = Path(self.submission_path).resolve().parent.parent
-        result = grade_in_otter(autograder_dir, self.plugin_config)
+        result = grade_job(self.job or prepare_in_otter(self._autograder_dir(), self.plugin_config))
         fill_otter_results(results, result)
-        results.set_plugin_data(type(self).__module__ + "." + type(self).__name__, result.model_dump(mode="json"))
+        results.set_plugin_data(f"{type(self).__module__}.{type(self).__name__}", result.model_dump(mode="json"))
 
 
 def run_in_container(autograder_dir: str) -> None:

@@ -221,12 +221,14 @@ def _failing(doc: dict) -> set[str]:
     return {name for t in doc["tests"] if "max_score" in t for name, outcome in CASE.findall(t["output"]) if outcome != "passed"}
 
 
-def test_otter_run_grades_loose_modules_with_the_engine(trivial_zip, tmp_path):
-    sub = tmp_path / "carol.zip"
+def test_otter_run_grades_loose_modules_with_the_engine_and_never_in_its_kernel(trivial_zip, tmp_path):
+    sub, marker = tmp_path / "carol.zip", tmp_path / "imported-by-otters-kernel"
     with zipfile.ZipFile(sub, "w") as zf:  # a zip of loose files: otter alone would find no notebook to grade
         zf.writestr("arith.py", "def add(a, b):\n    return a - b\n\ndef mul(a, b):\n    return a * b\n")
-        zf.writestr("notes.py", "# a second module\n")
+        # otter's kernel starts in the submission folder and imports `otter` first: a student's otter.py would run as root
+        zf.writestr("otter.py", f"open({str(marker)!r}, 'w').write('ran')\n")
     doc = _otter_run(trivial_zip, sub, tmp_path / "out")
+    assert not marker.exists()
     assert _scores(doc) == {"q1_add": 0.0, "q2_mul": 3.0}
     assert _failing(doc) == {"public/test_public.py::test_add_small", "hidden/test_hidden.py::test_add_matches_reference"}
     public = next(t for t in doc["tests"] if t["name"] == "Public Tests")
