@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from autograder.course import find_assignment, list_assignments
-from autograder.grade import grade_one
+from autograder.grade import grade_batch
 from autograder.packaging.layout import COURSE, ENGINE, ENTRY_NOTEBOOK, PLUGIN
 from autograder.packaging.otter_plugin import WRAPPER_PREFIX, gather_submission, grade_in_otter
 from autograder.packaging.otter_results import fill_otter_results
@@ -312,7 +312,10 @@ def _with_examples() -> list[str]:
 
 
 def _pick(expected: dict, sources: dict[str, Path], max_points: float) -> list[str]:
-    """Choose a correct, a buggy, a syntax-error, a stub and a notebook submission (every one with AUTOGRADER_OTTER_PARITY=all)."""
+    """Choose a correct, a buggy, a syntax-error, a stub and a notebook submission (every one with AUTOGRADER_OTTER_PARITY=all).
+
+    `autograder grade` grades them as one batch (one calibration); `otter run` grades each on its own, as a TA would.
+    """
     names = sorted(n for n in expected if n in sources)
     if ALL_EXAMPLES:
         return names
@@ -357,10 +360,11 @@ def test_otter_run_gives_the_same_scores_as_autograder_grade(assignment_id, tmp_
     picked = _pick(expected, sources, a.spec.max_points)
     assert picked, f"{examples}/expected.yaml names no submission found there"
     zip_path = build_otter_zip(a, tmp_path / "dist", unconfined=isolation_level()[0] == "none")  # explicit where it must be
+    graded = {r.submission: r for r in grade_batch(a, [sources[n] for n in picked], tmp_path / "ours", workers=1, force=True)}
     table = []
     for name in picked:
         doc = _otter_run(zip_path, _as_otter_input(sources[name], tmp_path), tmp_path / "otter" / name)
-        ours = grade_one(a, sources[name], tmp_path / "ours", name=name, force=True)
+        ours = graded[name]
         otter_total = sum(_scores(doc).values())
         table.append(f"{name}: otter {otter_total:g}, ours {ours.score:g}, expected {expected[name]['score']:g}")
         assert _scores(doc) == pytest.approx({q.id: q.score for q in ours.questions}, abs=1e-6), name
