@@ -111,6 +111,19 @@ def test_otter_config_names_the_plugin_and_whether_unconfined_grading_is_allowed
     assert config["show_hidden"] is True  # hidden tests show after publishing, as the spec says
 
 
+def test_build_command_writes_the_zip_and_records_the_unconfined_flag(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from autograder.cli import app
+
+    monkeypatch.setenv("AUTOGRADER_COURSE", str(FIXTURE_COURSE))
+    run = CliRunner().invoke(app, ["build", "a0_tr", "--out", str(tmp_path), "--unconfined"])
+    assert run.exit_code == 0, run.output
+    with zipfile.ZipFile(tmp_path / "a0_trivial-autograder.zip") as zf:
+        assert json.loads(zf.read("otter_config.json"))["plugins"][0][PLUGIN]["unconfined"] is True
+    assert CliRunner().invoke(app, ["build", "a9_nothing", "--out", str(tmp_path)]).exit_code == 2
+
+
 # --- the plugin's results -----------------------------------------------------------------------
 
 
