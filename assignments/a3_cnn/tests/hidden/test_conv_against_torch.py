@@ -73,7 +73,8 @@ def student_conv(conv, x, w, b, param, dout):
 
 @pytest.mark.points(1)
 def test_conv_output_size_matches_the_formula(submission):
-    cases = [(32, 3, 1, 1), (32, 2, 2, 0), (7, 3, 2, 1), (6, 2, 3, 2), (5, 5, 1, 0), (9, 4, 3, 2), (10, 3, 4, 0), (1, 1, 1, 0)]
+    cases = [(32, 3, 1, 1), (32, 2, 2, 0), (7, 3, 2, 1), (6, 2, 3, 2), (5, 5, 1, 0), (9, 4, 3, 2), (10, 3, 4, 0), (1, 1, 1, 0),
+             (2, 3, 1, 1), (3, 5, 1, 1)]  # the last two fit only thanks to the padding
     for size, kernel, stride, pad in cases:
         got = submission.conv.conv_output_size(size, kernel, stride, pad)
         expected = 1 + (size + 2 * pad - kernel) // stride

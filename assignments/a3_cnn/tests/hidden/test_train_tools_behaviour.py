@@ -150,11 +150,11 @@ def test_augment_batch_flips_and_shifts_each_image(submission, rng):
                              "image with probability 1/2, drawn for each image.")
     for axis, values in (("dy", [d for _, d, _ in found]), ("dx", [d for _, _, d in found])):
         seen = sorted(set(values))
-        if len(seen) < 7 or not 3 <= sum(values) / len(values) <= 5:
+        if seen != list(range(2 * PAD + 1)) or not 3 <= sum(values) / len(values) <= 5:
             raise AssertionError(
                 f"augment_batch's shifts {axis} over {len(values)} images took the values {seen} with mean "
                 f"{sum(values) / len(values):.2f}, expected each of 0..{2 * PAD} about equally often (mean {PAD}): draw "
-                "a uniform offset for each image.")
+                f"a uniform offset for each image, torch.randint(0, {2 * PAD + 1}, ...).")
     if len({(d, e) for _, d, e in found}) < 30:
         raise AssertionError("augment_batch used few distinct (dy, dx) pairs: draw dy and dx independently for each image.")
 

@@ -11,6 +11,13 @@ def build(cls, kwargs, seed):
     return cls(**kwargs)
 
 
+def accuracy_of(model, X, y):
+    """Return the accuracy of the model you trained, in eval mode, where your code runs."""
+    model.eval()
+    with torch.no_grad():
+        return float((model(X.to(next(model.parameters()).device)).argmax(1).cpu() == y).float().mean())
+
+
 def bright_side(n, seed):
     """Images 1x8x8 of noise whose left or right half is brighter: the label says which."""
     g = torch.Generator().manual_seed(seed)
@@ -30,6 +37,8 @@ def test_train_returns_a_history_and_learns_a_tiny_problem(submission):
     assert_keys("history", history, ["loss", "train_acc", "val_acc", "epochs_run", "seconds"])
     assert_sequence("history['loss']", history["loss"], length=16, hint="One loss per update: 4 epochs of 64 / 16 batches.")
     val_acc = assert_sequence("history['val_acc']", history["val_acc"], length=4, hint="One validation accuracy per epoch.")
-    if not float(val_acc[-1]) >= 0.9:
-        raise AssertionError(f"after 4 epochs the validation accuracy is {float(val_acc[-1]):.2f}, expected at least 0.9 on "
-                             "this easy problem (the brighter half of the image). Check the update step.")
+    trained = submission.define(accuracy_of)(model, data["X_val"], data["y_val"])
+    for what, acc in (("history['val_acc'][-1]", float(val_acc[-1])), ("the accuracy of the model after train()", trained)):
+        if not acc >= 0.9:
+            raise AssertionError(f"after 4 epochs {what} is {acc:.2f}, expected at least 0.9 on this easy problem (the "
+                                 "brighter half of the image). Train the model you were given, and check the update step.")
