@@ -43,6 +43,12 @@ def test_the_handout_notebook_is_what_its_builder_writes():
     assert (A2.template / f"{A2.id}.ipynb").read_text() == built + ("\n" if not built.endswith("\n") else "")
 
 
+def test_the_untouched_stub_sample_is_the_handout():
+    sample = REPO / "examples" / "submissions" / "a2_autodiff" / "mia_untouched_stub"
+    for file in A2.spec.student_files:
+        assert (sample / file).read_text() == (A2.template / file).read_text(), file
+
+
 def test_no_student_module_of_the_solution_imports_torch_or_sklearn():
     from autograder.checks import find_forbidden_imports
 
