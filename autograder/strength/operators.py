@@ -44,7 +44,7 @@ METHOD_SWAPS = {
 }  # fmt: skip
 AXIS_SWAPS = {"0": "1", "1": "0", "-1": "0"}
 COMMUTATIVE = {"maximum", "minimum", "add", "multiply", "logical_and", "logical_or", "hypot"}  # swapping their arguments changes nothing
-NO_EFFECT_KEYWORDS = {"copy", "dtype", "out", "casting", "order"}  # flipping `copy=False` does not change a value
+NO_EFFECT_KEYWORDS = {"copy", "dtype", "out", "casting", "order", "strict"}  # flipping `copy=False` does not change a value
 
 
 def _same_op(new: type, old: cst.CSTNode) -> cst.CSTNode:
