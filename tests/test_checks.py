@@ -20,6 +20,7 @@ from autograder.checks import (
     find_forbidden_imports,
     forbid_imports,
     grad_check,
+    install_import_blocker,
     numeric_gradient,
     rel_error,
 )
@@ -384,6 +385,28 @@ def test_block_imports_is_removed_after_the_block(tmp_path, monkeypatch):
 def test_block_imports_blocks_submodules():
     with block_imports(["fake_blocked_pkg_ag"]), pytest.raises(ImportError, match="imports `fake_blocked_pkg_ag`;"):
         __import__("fake_blocked_pkg_ag.sub")
+
+
+def test_a_blocker_with_roots_refuses_the_submissions_imports_only(tmp_path, monkeypatch):
+    sub, lib = tmp_path / "submission", tmp_path / "lib"
+    write(sub, "student_ag_roots.py", "def sneak():\n    exec('import fake_rooted_pkg_ag')\n")
+    write(lib, "fake_rooted_pkg_ag.py", "VALUE = 2\n")
+    write(lib, "grader_ag_roots.py", "def load():\n    import fake_rooted_pkg_ag\n    return fake_rooted_pkg_ag.VALUE\n")
+    monkeypatch.syspath_prepend(str(sub))
+    monkeypatch.syspath_prepend(str(lib))
+    finder = install_import_blocker(["fake_rooted_pkg_ag"], roots=[str(sub)])
+    try:
+        import student_ag_roots
+
+        with pytest.raises(ImportError, match="imports `fake_rooted_pkg_ag`"):
+            student_ag_roots.sneak()  # exec'd by the submission: its frame is on the stack
+        import grader_ag_roots
+
+        assert grader_ag_roots.load() == 2  # the tests' own import goes through
+    finally:
+        sys.meta_path.remove(finder)
+        for name in ("student_ag_roots", "grader_ag_roots", "fake_rooted_pkg_ag"):
+            sys.modules.pop(name, None)
 
 
 def test_block_imports_lets_other_modules_through():

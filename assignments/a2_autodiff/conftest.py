@@ -2,12 +2,11 @@
 which builds an expression from your Tensor class, backpropagates and returns plain values."""
 import functools
 import importlib
-import sys
 
 import numpy as np
 import pytest
 
-from autograder.checks import ForbiddenImportFinder, assert_array, assert_close
+from autograder.checks import assert_array, assert_close
 from autograder.data import Split
 
 DIGITS_TEST_SEED = 20_240_202  # fixed: the held-out test rows are the same for every seed
@@ -17,13 +16,10 @@ DIGITS_SIZES = {"test": 497, "val": 200}  # the other 1,100 rows are for trainin
 def import_for_the_grader(name):
     """Import a module the tests use and a submission may not (torch, sklearn).
 
-    When grading, your code runs in another process and nothing here is blocked. Where it runs
-    in this same process instead (the tests run by hand, with the blocker of forbidden imports
-    installed here too), the blocker is lifted: it guards your imports, not the tests' own,
-    and torch keeps importing parts of itself while it runs.
+    When grading, your code runs in another process. Where it runs in this same process
+    instead (the tests run by hand), the blocker of forbidden imports refuses only imports
+    made with your code on the stack, so the tests' own torch may import parts of itself.
     """
-    for finder in [f for f in sys.meta_path if isinstance(f, ForbiddenImportFinder)]:
-        sys.meta_path.remove(finder)
     return importlib.import_module(name)
 
 

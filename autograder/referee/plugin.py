@@ -328,7 +328,7 @@ def submission(request: pytest.FixtureRequest) -> Iterator[ModuleSet | RemoteSub
         yield from _remote_submission(request, settings, forbidden)
         return
     if forbidden:
-        install_import_blocker(forbidden, hint)  # catches imports the source scan cannot see
+        install_import_blocker(forbidden, hint, roots=[str(settings.submission)])  # what the source scan cannot see
     yield load_modules(settings.submission, settings.modules)
 
 
