@@ -25,6 +25,13 @@ class Device(StrEnum):
     cuda = "cuda"
 
 
+class Runner(StrEnum):
+    """Where each submission is graded."""
+
+    local = "local"
+    docker = "docker"
+
+
 app = typer.Typer(
     help="Grade deep-learning assignments: students check, TAs grade, instructors validate and release.",
     no_args_is_help=True,
@@ -147,14 +154,20 @@ def grade(
         Device.auto, "--device",
         help="Where a torch assignment's tests run: auto (a GPU when the spec allows one and this machine has one), cpu, or cuda (fail without one).",
     ),
+    runner: Runner = typer.Option(
+        Runner.local, "--runner", help="local: on this machine; docker: one container per submission (Docker, or podman's Docker API at DOCKER_HOST)."
+    ),
+    image: str | None = typer.Option(None, "--image", help="With --runner docker: the grading image (default autograder-cpu; see docker/README.md)."),
+    gpus: str | None = typer.Option(None, "--gpus", help="With --runner docker: give each container GPUs, as `docker run --gpus` (all, a count, device=0,1)."),
 ) -> None:
     """Grade submissions with the hidden and public tests; write OUT/<name>.json and OUT/grades.csv."""
     from autograder.grade import RunOptions, expand_sources, grade_batch
     from autograder.intake.names import printable
 
-    _check_isolation(unconfined)
+    if runner == Runner.local:
+        _check_isolation(unconfined)  # a container confines its submission itself
     a = _assignment(assignment)
-    _check_device(a, device.value)
+    container = _container_runner(a, device.value, image, gpus) if runner == Runner.docker else _local_runner(a, device.value, image, gpus)
     sources = expand_sources(submissions, each)
     missing = [str(s) for s in sources if not s.exists()]
     if missing:
@@ -163,8 +176,9 @@ def grade(
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"grading {a.id}", total=len(sources))
         results = grade_batch(
-            a, sources, out, workers=workers, force=force, on_done=lambda r: progress.advance(task), options=RunOptions(device=device.value)
-        )
+            a, sources, out, workers=workers, force=force, on_done=lambda r: progress.advance(task),
+            options=RunOptions(device=device.value, runner=container),
+        )  # fmt: skip
     table = Table("submission", "score", "status", "summary")
     for r in results:
         table.add_row(r.submission, f"{r.score:g}/{r.max_score:g}", r.status, r.output[:80])
@@ -211,6 +225,31 @@ def _strength(a: Assignment, workers: int, only: str | None, probes: bool, repor
         err.print(f"[red]problem:[/] {problem}", highlight=False)
     if report.problems and only is None:
         raise typer.Exit(code=1)
+
+
+def _local_runner(a: Assignment, device: str, image: str | None, gpus: str | None) -> str:
+    """Return the local runner's name, after checking the device and that no container option was given."""
+    if image or gpus:
+        raise _fail("--image and --gpus need --runner docker.")
+    _check_device(a, device)
+    return "local"
+
+
+def _container_runner(a: Assignment, device: str, image: str | None, gpus: str | None) -> object:
+    """Return the docker runner for --image and --gpus, after checking the engine, the image and the device."""
+    from autograder.runners.docker import DEFAULT_IMAGE, ContainerError, ContainerRunner
+
+    if device == "cuda" and gpus is None:
+        raise _fail("--device cuda in a container needs GPUs: add --gpus all (and a CUDA image, --image autograder-cuda).")
+    if device == "cuda" and (a.spec.framework != "torch" or "gpu" not in a.spec.devices):
+        raise _fail(f"{a.id} does not allow a GPU (its spec's `devices` is {a.spec.devices}); grade with --device auto or cpu.")
+    container = ContainerRunner(image=image or DEFAULT_IMAGE, gpus=gpus)
+    try:
+        container.check()
+    except ContainerError as exc:
+        raise _fail(str(exc)) from None
+    err.print(f"grading in containers of {container.image}" + (f" with GPUs ({gpus})" if gpus else ""), highlight=False)
+    return container
 
 
 def _check_device(a: Assignment, device: str) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from autograder.course import Assignment
 from autograder.exporters.gradebook import write_gradebook
@@ -98,6 +99,7 @@ class RunOptions:
     pytest_args: tuple[str, ...] = ()
     per_submission_s: float | None = None
     device: str = "auto"  # auto, cpu or cuda: where a torch assignment's tests run (the spec must allow gpu)
+    runner: Any = "local"  # "local": a referee on this machine; or a runners.docker.ContainerRunner: a container per submission
 
 
 def grade_one(
@@ -136,6 +138,8 @@ def grade_one(
         if not force and (old := _already_graded(out_dir, staged, fingerprint)):
             return old
         speed = speed or calibrate(spec)
+        if options.runner != "local":
+            return _write(options.runner.grade(assignment, staged, out_dir, options, speed, original, fingerprint), out_dir)
         return _write(_grade_staged(assignment, staged, work, out_dir, tests, isolate, original, fingerprint, options, speed), out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
