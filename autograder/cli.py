@@ -342,6 +342,25 @@ def data(
     console.print(table)
 
 
+@app.command()
+def report(
+    results: Path = typer.Argument(..., help="Folder of <name>.json results written by `autograder grade` (or one result file)."),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write: one self-contained page, charts included."),
+) -> None:
+    """Write the class report: score histogram, questions, tests, common failures, slow tests, problems, lateness, written answers."""
+    from rich.markup import escape
+
+    from autograder.exporters.report import ReportError, write_report
+
+    try:
+        written = write_report(results, out)
+    except ReportError as exc:
+        raise _fail(escape(str(exc))) from None
+    for warning in written.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    console.print(f"report: {escape(str(written.path))} ({written.submissions} submissions)", highlight=False)
+
+
 def main() -> None:
     """Entry point of the `autograder` console script."""
     app()
