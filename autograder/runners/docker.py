@@ -118,6 +118,7 @@ class ContainerRunner:
     cpus: float = 1.0
     base_url: str | None = None  # None: DOCKER_HOST, else the default socket
     userns: str | None = None  # podman only: `auto` gives each container its own unprivileged uid range on the host
+    startup_s: float = STARTUP_S  # allowed beyond the per-submission limit before the container is killed
 
     def client(self) -> DockerClient:
         return _client(self.base_url)
@@ -167,7 +168,7 @@ class ContainerRunner:
         """Grade a staged submission in a fresh container; return its result (never raises for the submission's doing)."""
         spec = assignment.spec
         command = _command(assignment, staged.name, options.device, speed, options.per_submission_s, options.pytest_args)
-        deadline = (options.per_submission_s or spec.limits.per_submission_s) * speed.wall_factor + STARTUP_S
+        deadline = (options.per_submission_s or spec.limits.per_submission_s) * speed.wall_factor + self.startup_s
         run = _run(self, self.create_options(spec, _mounts(assignment, staged), command), deadline)
         return _result(self, assignment, staged, out_dir, run, original, fingerprint)
 
@@ -226,11 +227,26 @@ def _wait(container: Container, deadline: float) -> tuple[int | None, bool]:
         return None, True
 
 
+def create_request(options: dict[str, Any], api_version: str, userns: str | None = None) -> dict[str, Any]:
+    """Return the arguments of the engine's create call (`host_config` as the JSON it receives) for `create_options`.
+
+    docker-py checks the options against the API version here; it accepts no user namespace mode
+    but `host`, so `userns` (podman's `auto`) is set on the request itself.
+    """
+    from docker.models.containers import _create_container_args
+
+    request = _create_container_args({**options, "version": api_version})
+    if userns:
+        request["host_config"]["UsernsMode"] = userns
+    return request
+
+
 def _run(runner: ContainerRunner, create: dict[str, Any], deadline: float) -> ContainerRun:
     """Create, start and wait for one container, copy its /out, remove it."""
     client = runner.client()
     start = time.perf_counter()
-    container = client.containers.create(**create)
+    request = create_request(create, client.api.api_version, runner.userns)
+    container = client.containers.get(client.api.create_container(**request)["Id"])
     try:
         container.start()
         exit_code, timed_out = _wait(container, deadline)
