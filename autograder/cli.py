@@ -355,9 +355,10 @@ def report(
     try:
         written = write_report(results, out)
     except ReportError as exc:
-        raise _fail(escape(str(exc))) from None
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
     for warning in written.warnings:
-        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     console.print(f"report: {escape(str(written.path))} ({written.submissions} submissions)", highlight=False)
 
 
