@@ -362,6 +362,130 @@ def report(
     console.print(f"report: {escape(str(written.path))} ({written.submissions} submissions)", highlight=False)
 
 
+class ExportFormat(StrEnum):
+    """What `autograder export` writes."""
+
+    canvas_csv = "canvas-csv"
+    moodle_csv = "moodle-csv"
+    gradescope = "gradescope"
+
+
+EXPORT_DEFAULTS = {"canvas-csv": "canvas-grades.csv", "moodle-csv": "moodle-grades.csv", "gradescope": "gradescope"}
+
+
+def _say(kind: str, lines: list[str]) -> None:
+    """Print warnings (or any lines) to stderr with their brackets intact."""
+    from rich.markup import escape
+
+    for line in lines:
+        err.print(f"[yellow]{kind}:[/] {escape(line)}", highlight=False, soft_wrap=True)
+
+
+def _read_for_lms(results: Path, roster_path: Path | None) -> tuple[object, object]:
+    """Read the results folder and the roster, exiting with one line when either cannot be used."""
+    from rich.markup import escape
+
+    from autograder.lms.batch import BatchError, read_batch
+    from autograder.lms.roster import RosterError, read_roster
+
+    try:
+        batch = read_batch(results)
+        roster = read_roster(roster_path) if roster_path else None
+    except (BatchError, RosterError) as exc:
+        raise _fail(escape(str(exc))) from None
+    _say("warning", batch.warnings)
+    return batch, roster
+
+
+@app.command()
+def export(
+    results: Path = typer.Argument(..., help="Folder of <name>.json results written by `autograder grade`."),
+    to: ExportFormat = typer.Option(..., "--to", help="canvas-csv: Canvas gradebook import; moodle-csv: Moodle grading worksheet; gradescope: <name>/results.json."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="The CSV file, or the folder for gradescope (default: RESULTS/canvas-grades.csv, RESULTS/moodle-grades.csv, RESULTS/gradescope/)."),
+    roster: Path | None = typer.Option(None, "--roster", help="Roster CSV: LMS id, SIS id, login, email, name (Canvas's gradebook export and Moodle's worksheet work as they are)."),
+    canvas_assignment_id: str | None = typer.Option(None, "--canvas-assignment-id", help="canvas-csv: the Canvas assignment's id; without it Canvas matches the column by title or creates a new assignment."),
+    title: str | None = typer.Option(None, "--title", help="canvas-csv: the assignment's title in the column name (default: the assignment id)."),
+) -> None:
+    """Write the grades in a format the LMS imports as it is: Canvas CSV, Moodle CSV, or Gradescope results.json files."""
+    from rich.markup import escape
+
+    from autograder.exporters.canvas import write_canvas_csv
+    from autograder.exporters.gradescope import write_gradescope_folders
+    from autograder.exporters.moodle import write_moodle_csv
+
+    batch, people = _read_for_lms(results, roster)
+    target = out or results / EXPORT_DEFAULTS[to.value]
+    if to == ExportFormat.canvas_csv:
+        written = write_canvas_csv(batch, target, people, title=title, canvas_assignment_id=canvas_assignment_id)
+    elif to == ExportFormat.moodle_csv:
+        written = write_moodle_csv(batch, target, people)
+    else:
+        written = write_gradescope_folders(batch, target)
+    _say("warning", written.warnings)
+    console.print(f"{to.value}: {written.rows} students in {escape(str(written.path))}", highlight=False)
+
+
+upload_app = typer.Typer(help="Send grades and feedback to an LMS.", no_args_is_help=True)
+app.add_typer(upload_app, name="upload")
+
+
+def _canvas_token(token_env: str) -> str:
+    token = os.environ.get(token_env, "").strip()
+    if not token:
+        raise _fail(f"no Canvas token: the environment variable {token_env} is not set. Create an access token in Canvas "
+                    "(Account > Settings > New access token) and export it, or name another variable with --token-env. Nothing was sent.")  # fmt: skip
+    return token
+
+
+def _print_upload(summary: object, course: str, assignment: str, dry_run: bool) -> None:
+    """Print the requests of a dry run, or the outcome of each grade, then the summary line."""
+    if dry_run:
+        for p in summary.planned:
+            console.print(p.request(course, assignment), highlight=False, markup=False, soft_wrap=True)
+    _say("skipped", [f"{name}: {why}" for name, why in summary.skipped])
+    _say("failed", [f"{name}: {why}" for name, why in summary.failed])
+    _say("warning", summary.warnings)
+    if dry_run:
+        console.print(f"dry run: {len(summary.planned)} grades would be sent, {len(summary.skipped)} skipped; nothing was sent.", highlight=False)
+    else:
+        console.print(f"sent {len(summary.sent)}, skipped {len(summary.skipped)}, failed {len(summary.failed)}", highlight=False)
+
+
+@upload_app.command("canvas")
+def upload_canvas(
+    results: Path = typer.Argument(..., help="Folder of <name>.json results written by `autograder grade`."),
+    url: str = typer.Option(..., "--url", help="The Canvas address, e.g. https://canvas.example.edu (no /api/v1)."),
+    course: str = typer.Option(..., "--course", help="The course id: the number after /courses/ in its address."),
+    assignment: str = typer.Option(..., "--assignment", help="The assignment id: the number after /assignments/ in its address."),
+    roster: Path | None = typer.Option(None, "--roster", help="Roster CSV with Canvas user ids (`ID`/`LMS id`) or logins; without it, students are found by login, SIS id or email."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the token, ids and students (read-only requests) and print every grade request; send nothing."),
+    token_env: str = typer.Option("CANVAS_TOKEN", "--token-env", help="The environment variable holding the Canvas access token."),
+) -> None:
+    """Post each student's grade and a short feedback comment to a Canvas assignment, with retries and a summary."""
+    from rich.markup import escape
+
+    token = _canvas_token(token_env)
+    try:
+        from autograder.lms.canvas import CanvasUploadError, connect, upload_grades
+    except ImportError:
+        raise _fail("the Canvas upload needs canvasapi: install the `lms` extra (pip install 'canvasapi>=3.0').") from None
+    from autograder.lms.batch import pair_with_roster
+
+    batch, people = _read_for_lms(results, roster)
+    entries, warnings = pair_with_roster(batch, people)
+    _say("warning", warnings)
+    if url.startswith("http://") and not url.startswith(("http://127.", "http://localhost")):
+        _say("warning", [f"{url} is not https: the token travels unencrypted"])
+    try:
+        summary = upload_grades(connect(url, token), url, course, assignment, entries, dry_run=dry_run, token_env=token_env,
+                                on_step=lambda name, state, why: console.print(f"{state}: {escape(name)}", highlight=False))  # fmt: skip
+    except CanvasUploadError as exc:
+        raise _fail(escape(str(exc))) from None
+    _print_upload(summary, course, assignment, dry_run)
+    if summary.failed:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     """Entry point of the `autograder` console script."""
     app()
