@@ -13,8 +13,7 @@ from autograder.outcomes import CRASHED, GRADER_ERROR, PASSED, TIMED_OUT
 from autograder.results import SubmissionResult
 
 BINS = 10  # histogram bins of 10 percentage points; 100 % falls in the last
-_HEX = re.compile(r"\b0x[0-9a-fA-F]+\b")
-_NUMBER = re.compile(r"(?<![A-Za-z_0-9.])[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER = re.compile(r"(?<![A-Za-z_0-9.])(?:(0x)[0-9a-fA-F]+\b|[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
 _SPACE = re.compile(r"\s+")
 KEY_CHARS = 240
 PROBLEM_OUTCOMES = (TIMED_OUT, CRASHED, GRADER_ERROR)
@@ -177,7 +176,7 @@ def failure_key(message: str) -> str:
         text = head + lines[-1]
     else:
         text = " ".join(lines)
-    text = _NUMBER.sub("N", _HEX.sub("0xN", text))
+    text = _NUMBER.sub(lambda m: f"{m.group(1) or ''}N", text)
     text = _SPACE.sub(" ", text)
     return text if len(text) <= KEY_CHARS else text[: KEY_CHARS - 3] + "..."
 
