@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import re
 from pathlib import Path
@@ -154,6 +155,24 @@ class Calibration(BaseModel):
     machine: str = Field(default="", description="Free text naming that machine (CPU model, cores, library versions).")
 
 
+class LatePenalty(BaseModel):
+    """What a late submission loses: a fraction of its earned score per day late, and the day after which it earns 0."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_day: float = Field(
+        gt=0, le=1,
+        description=(
+            "Fraction of the earned score taken off per day late, days counted up from `due` (1 hour late is 1 day): "
+            "0.1 takes 10% a day."
+        ),
+    )
+    max_days: int | None = Field(
+        default=None, ge=0,
+        description="Days late accepted; a submission later than this earns 0. Absent: the penalty grows until it reaches 100%.",
+    )
+
+
 class AssignmentSpec(BaseModel):
     """Everything the engine needs to know about one assignment."""
 
@@ -219,6 +238,23 @@ class AssignmentSpec(BaseModel):
     hidden_visibility: Literal["visible", "after_due_date", "after_published", "hidden"] = Field(
         default="after_published", description="Gradescope visibility of tests under `tests/hidden/`."
     )
+    due: dt.datetime | None = Field(
+        default=None,
+        description=(
+            "Due date and time, ISO 8601 with a time zone (`2026-03-01T23:59:00-05:00`, or `...Z` for UTC); a "
+            "submission's time comes from the LMS download. Absent: no submission is late."
+        ),
+    )
+    grace_minutes: float = Field(
+        default=0.0, ge=0, description="Minutes after `due` during which a submission still counts as on time."
+    )
+    late_penalty: LatePenalty | None = Field(
+        default=None,
+        description=(
+            "What a late submission loses, e.g. `{per_day: 0.1, max_days: 5}`: 10% of its earned score per day late, "
+            "0 after 5 days. Absent: late submissions are marked late and lose nothing."
+        ),
+    )
     calibration: Calibration | None = Field(
         default=None,
         description=(
@@ -276,6 +312,21 @@ class AssignmentSpec(BaseModel):
     def _weights_need_torch(self) -> AssignmentSpec:
         if self.weight_files and self.framework != "torch":
             raise ValueError("`weight_files` are loaded with torch: set framework: torch, or remove weight_files")
+        return self
+
+    @field_validator("due")
+    @classmethod
+    def _due_has_a_time_zone(cls, due: dt.datetime | None) -> dt.datetime | None:
+        if due is not None and due.utcoffset() is None:
+            raise ValueError(
+                f"`due` needs a time zone, got {due.isoformat()}; write it as {due.isoformat()}-05:00 (your offset from UTC) or {due.isoformat()}Z"
+            )
+        return due
+
+    @model_validator(mode="after")
+    def _late_rules_need_a_due_date(self) -> AssignmentSpec:
+        if self.due is None and (self.late_penalty is not None or self.grace_minutes):
+            raise ValueError("`late_penalty` and `grace_minutes` count from `due`: set `due` (ISO 8601 with a time zone), or remove them")
         return self
 
     @model_validator(mode="after")
