@@ -262,7 +262,7 @@ def _demo_class(a1_results: Path, folder: Path) -> Path:
                                     "metadata": {**carol.metadata, "late": {"late": True, "lateness_s": 5400, "penalty": "10 %"}, "written_answers": answers}})  # fmt: skip
     write_result(late, folder)
     mia = read_result(folder / "mia_untouched_stub.json")
-    write_result(mia.model_copy(update={"submission": "omar_loop", "status": "timed out", "tests": [], "output": "Timed out: importing your modules did not finish within 60 s."}), folder)
+    write_result(mia.model_copy(update={"submission": "omar_loop", "original_name": "omar_loop", "status": "timed out", "tests": [], "output": "Timed out: importing your modules did not finish within 60 s."}), folder)
     return folder
 
 
@@ -285,7 +285,7 @@ def test_report_renders_in_headless_chromium_with_its_charts(a1_results, tmp_pat
     probed = tmp_path / "probed.html"
     probed.write_text(report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
     dom = _chromium("--window-size=1280,2400", "--dump-dom", probed.as_uri())
-    seen = json.loads(dom.split('<pre id="probe">')[1].split("</pre>")[0])
+    seen = json.loads(dom.rsplit('<pre id="probe">', 1)[1].split("</pre>")[0])  # the last: the script holds the tag too
     assert len(seen["charts"]) >= 3 and all(w > 300 and h > 40 for w, h in seen["charts"]), seen
     assert seen["scroll"] <= seen["width"], "the page is wider than the window"
     shot = tmp_path / "report.png"

@@ -238,9 +238,9 @@ def late_section(results: list[SubmissionResult]) -> Html:
     if not rows:
         return section("late", "Late submissions", note("These results carry no lateness information (no `late` or `lateness` in their metadata)."))
     late = [row for row in rows if row.late]
-    shown = lambda d: ", ".join(f"{k}: {v}" for k, v in d.items() if k not in ("late", "late_penalty", "penalty"))
+    shown = lambda d: ", ".join(f"{k}: {v}" for k, v in d.items() if k not in ("late", "late_penalty", "penalty", *st.SECONDS_KEYS))
     body = table(["submission", "late by", "penalty", "score", "details"], [[r.submission, _late_by(r.late_by_s), r.penalty, f"{r.percent:.1f} %", shown(r.details)] for r in late], {1, 2, 3})
-    head = note(f"{len(late)} of the {len(rows)} submissions with lateness information are late.")
+    head = note(f"Late: {len(late)}, out of {len(rows)} submission(s) whose results carry lateness information; the latest first.")
     return section("late", "Late submissions", head, body if late else "")
 
 
@@ -251,7 +251,7 @@ def answers_section(results: list[SubmissionResult]) -> Html:
     parts = []
     for question, given in answers.items():
         quotes = "".join(f"<h4>{esc(who)}</h4><blockquote>{esc(text) if text.strip() else Html('<span class=muted>(empty)</span>')}</blockquote>" for who, text in given)
-        parts.append(f"<details open><summary><strong>{esc(question)}</strong> ({len(given)} answers)</summary>{quotes}</details>")
+        parts.append(f"<details open><summary><strong>{esc(question)}</strong> ({len(given)} answer{'' if len(given) == 1 else 's'})</summary>{quotes}</details>")
     return section("answers", "Written answers", *parts)
 
 
