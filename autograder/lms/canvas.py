@@ -143,7 +143,7 @@ def course_students(course: Any) -> Roster:
         Student(lms_id=str(u.id), sis_id=str(getattr(u, "sis_user_id", "") or ""), login=str(getattr(u, "login_id", "") or ""),
                 email=str(getattr(u, "email", "") or ""), name=str(getattr(u, "name", "") or ""))
         for u in users
-    ])  # fmt: skip
+    ], entry="student of the course")  # fmt: skip
 
 
 def _canvas_user(entry: Entry, students: Roster) -> tuple[Student | None, str]:
@@ -154,7 +154,7 @@ def _canvas_user(entry: Entry, students: Roster) -> tuple[Student | None, str]:
         return found, "" if found else f"Canvas user {s.lms_id} (from the roster) is not a student of this course"
     keys = (s.login, s.sis_id, s.email) if s else (entry.result.submission, entry.result.original_name)
     found, why = students.find(*keys)
-    return found, "" if found else f"not among the course's students: {why}"
+    return found, "" if found else f"{why} (by login, SIS id, email or name)"
 
 
 def plan_upload(entries: list[Entry], students: Roster) -> tuple[list[Planned], list[tuple[str, str]]]:

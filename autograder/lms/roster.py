@@ -74,6 +74,7 @@ class Roster:
 
     students: list[Student] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    entry: str = "roster entry"  # what one student is called in messages
 
     def _by(self, name: str, value: str) -> list[Student]:
         value = value.casefold()
@@ -107,8 +108,8 @@ class Roster:
                 if len(hits) == 1:
                     return hits[0], ""
                 if len(hits) > 1:
-                    return None, f"`{key}` matches {len(hits)} roster entries ({', '.join(s.label() for s in hits)})"
-        return None, f"no roster entry matches `{keys[0] if keys else ''}`"
+                    return None, f"`{key}` matches {len(hits)} of them ({', '.join(s.label() for s in hits)}), each a {self.entry}"
+        return None, f"no {self.entry} matches `{keys[0] if keys else ''}`"
 
 
 def _rows(text: str) -> list[list[str]]:
