@@ -201,7 +201,7 @@ def failures_section(results: list[SubmissionResult]) -> Html:
     if wrong:
         parts.append(table(["submissions", "tests", "outcome", "message (numbers shown as N)"], [_failure_row(f) for f in wrong], {0, 1}))
     else:
-        parts.append(note("No test failed other than as not attempted."))
+        parts.append(note("No test failed other than as not attempted." if stubs else "No test failed."))
     if stubs:
         parts.append(_stubs_table(stubs))
     return section("failures", "Most common failure messages", *parts)
