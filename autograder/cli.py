@@ -428,7 +428,8 @@ def export(
     else:
         written = write_gradescope_folders(batch, target)
     _say("warning", written.warnings)
-    console.print(f"{to.value}: {written.rows} students in {escape(str(written.path))}", highlight=False)
+    unit = "submissions" if to == ExportFormat.gradescope else "students"
+    console.print(f"{to.value}: {written.rows} {unit} in {escape(str(written.path))}", highlight=False)
 
 
 upload_app = typer.Typer(help="Send grades and feedback to an LMS.", no_args_is_help=True)

@@ -25,6 +25,11 @@ from autograder.results.store import write_atomic
 
 HEADER = ("Identifier", "Full name", "Email address", "Grade", "Maximum Grade", "Last modified (grade)", "Feedback comments")
 DOWNLOAD_NAME = re.compile(r"^(?P<name>.+?)_(?P<participant>\d+)(?:_|$)")  # `Full Name_12345_assignsubmission_file_`
+PARTICIPANT_HEADER = re.compile(r"^\s*(identifier|participant)", re.IGNORECASE)
+NOT_PARTICIPANT_WARNING = (
+    "the roster's `{column}` column is written as Moodle's participant number (`Participant N`); Moodle matches only the "
+    "numbers of its own grading worksheet, not user ids: use the worksheet Moodle downloads as the roster if unsure"
+)
 NO_ROSTER_WARNING = (
     "no roster: participant numbers are read from Moodle's download names (`Full Name_12345_...`); "
     "pass --roster (Moodle's downloaded grading worksheet works as one) for anything else"
@@ -64,6 +69,8 @@ def write_moodle_csv(batch: Batch, path: Path, roster: Roster | None = None) -> 
     entries, warnings = pair_with_roster(batch, roster)
     if roster is None:
         warnings.insert(0, NO_ROSTER_WARNING)
+    elif "lms_id" in roster.headers and PARTICIPANT_HEADER.match(roster.headers["lms_id"]) is None:
+        warnings.insert(0, NOT_PARTICIPANT_WARNING.format(column=roster.headers["lms_id"]))
     rows = moodle_rows(entries, warnings)
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)

@@ -75,6 +75,7 @@ class Roster:
     students: list[Student] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     entry: str = "roster entry"  # what one student is called in messages
+    headers: dict[str, str] = field(default_factory=dict)  # field -> the roster's own column name
 
     def _by(self, name: str, value: str) -> list[Student]:
         value = value.casefold()
@@ -132,7 +133,7 @@ def read_roster(path: Path) -> Roster:
     if not any(name in columns for name in IDENTITY):
         accepted = ", ".join(sorted(a for name in IDENTITY for a in ALIASES[name]))
         raise RosterError(f"the roster {path} has no column that identifies a student (its header: {', '.join(rows[0])}); name one of: {accepted}.")
-    roster = Roster()
+    roster = Roster(headers={name: rows[0][i] for name, i in columns.items()})
     for n, row in enumerate(rows[1:], start=2):
         student = _student(row, columns)
         if student.name.startswith("Points Possible") or not any(getattr(student, f) for f in IDENTITY):

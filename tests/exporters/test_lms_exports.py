@@ -124,6 +124,13 @@ def test_moodle_csv_is_the_grading_worksheet_moodle_imports(results, tmp_path):
     assert "Layers 5/5; Loss 2.5/5" in jane[6] and "test_softmax_loss" in jane[6] and "got 2.3 &lt; expected 0.7" in jane[6]
     assert by_id["Participant 12346"][1] == "Zoë Ångström"
     assert any("`nobody`" in w and "not exported" in w for w in report.warnings)
+    assert not any("participant number (`Participant N`)" in w for w in report.warnings)
+
+
+def test_moodle_csv_warns_when_the_roster_ids_may_not_be_participant_numbers(results, roster, tmp_path):
+    report = write_moodle_csv(read_batch(results), tmp_path / "m.csv", read_roster(roster))
+    assert "the roster's `LMS ID` column is written as Moodle's participant number" in report.warnings[0]
+    assert [r[0] for r in _rows(tmp_path / "m.csv")[1:]] == ["Participant 1003", "Participant 1001", "Participant 1002"]
 
 
 def test_moodle_csv_without_a_roster_reads_participant_numbers_from_download_names(tmp_path):
