@@ -421,12 +421,17 @@ def export(
 
     batch, people = _read_for_lms(results, roster)
     target = out or results / EXPORT_DEFAULTS[to.value]
-    if to == ExportFormat.canvas_csv:
-        written = write_canvas_csv(batch, target, people, title=title, canvas_assignment_id=canvas_assignment_id)
-    elif to == ExportFormat.moodle_csv:
-        written = write_moodle_csv(batch, target, people)
-    else:
-        written = write_gradescope_folders(batch, target)
+    if target.is_dir() and to != ExportFormat.gradescope:
+        target = target / EXPORT_DEFAULTS[to.value]
+    try:
+        if to == ExportFormat.canvas_csv:
+            written = write_canvas_csv(batch, target, people, title=title, canvas_assignment_id=canvas_assignment_id)
+        elif to == ExportFormat.moodle_csv:
+            written = write_moodle_csv(batch, target, people)
+        else:
+            written = write_gradescope_folders(batch, target)
+    except OSError as exc:
+        raise _lms_fail(f"cannot write {target}: {exc.strerror or exc}; choose another --out.") from None
     _say("warning", written.warnings)
     unit = "submissions" if to == ExportFormat.gradescope else "students"
     console.print(f"{to.value}: {written.rows} {unit} in {escape(str(written.path))}", highlight=False)

@@ -194,3 +194,7 @@ def test_export_command_errors_are_one_line(tmp_path):
     write_result(make_result("x", 5), tmp_path / "r")
     got = runner.invoke(app, ["export", str(tmp_path / "r"), "--to", "canvas-csv", "--roster", str(bad)])
     assert got.exit_code == 2 and "no column that identifies a student" in got.output
+    got = runner.invoke(app, ["export", str(tmp_path / "r"), "--to", "gradescope", "--out", str(bad)])
+    assert got.exit_code == 2 and f"cannot write {bad}" in got.output
+    got = runner.invoke(app, ["export", str(tmp_path / "r"), "--to", "moodle-csv", "--out", str(tmp_path)])
+    assert got.exit_code == 0 and (tmp_path / "moodle-grades.csv").is_file()
