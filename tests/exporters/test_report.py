@@ -18,6 +18,7 @@ from autograder.exporters.report.page import SECTIONS
 from autograder.exporters.report.stats import failure_groups, failure_key, per_test, score_summary
 from autograder.grade import grade_batch
 from autograder.results import QuestionResult, SubmissionResult, TestResult, read_result, write_result
+from autograder.results.lateness import Late
 from tests.conftest import REPO
 
 HOSTILE = "<script>alert('x')</script>"
@@ -25,6 +26,7 @@ A1_SAMPLES = ["alice_correct", "carol_db_no_sum", "leo_syntax_error", "mia_untou
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)")
 runner = CliRunner()
+FAY_LATE = Late(days=2, minutes=2000.0, penalty=0.2, source_of_time="Canvas file name")
 
 
 class Page(HTMLParser):
@@ -86,6 +88,7 @@ def _class(folder: Path) -> Path:
                 metadata={"late": False, "written_answers": [{"question": "Q1 why ReLU", "answer": ""}]}),  # fmt: skip
         _result("dan", status="errored", output="Your zip holds no Python module: found notes.txt only."),
         _result("eve", [_test("t/test_a.py::test_fwd"), _test("t/test_a.py::test_bwd", "grader error", "Internal grading error in test_bwd.")]),
+        _result("fay", [_test("t/test_a.py::test_fwd"), _test("t/test_a.py::test_bwd")], metadata={"late": FAY_LATE.as_metadata()}),
     ]
     folder.mkdir(parents=True, exist_ok=True)
     for r in results:
@@ -131,7 +134,7 @@ def test_histogram_bins_hold_zero_and_full_marks():
 def test_pass_rates_are_sorted_worst_first(tmp_path):
     results = [read_result(p) for p in sorted(_class(tmp_path / "res").glob("*.json"))]
     rates = [(s.name, s.pass_rate) for s in per_test(results)]
-    assert rates == [("t/test_a.py::test_bwd", 0.0), ("t/test_a.py::test_fwd", 0.75)]
+    assert rates == [("t/test_a.py::test_bwd", 0.2), ("t/test_a.py::test_fwd", 0.8)]
 
 
 def test_page_has_every_section_a_contents_and_inline_charts(tmp_path):
@@ -142,7 +145,9 @@ def test_page_has_every_section_a_contents_and_inline_charts(tmp_path):
     assert page.tags.count("svg") >= 3 and text.startswith("<!DOCTYPE html>")
     _assert_self_contained(page)
     body = " ".join(page.text)
-    for shown in ("Timed out: test_fwd", "Crashed: killed by SIGSEGV", "Internal grading error", "holds no Python module", "It is cheap.", "2 h 05 min", "10 %"):
+    shown_texts = ("Timed out: test_fwd", "Crashed: killed by SIGSEGV", "Internal grading error", "holds no Python module", "It is cheap.",
+                   "2 h 05 min", "10 %", "1 d 9 h 20 min", "20%", "days late: 2, time from: Canvas file name", "Late: 2, out of 3")  # fmt: skip
+    for shown in shown_texts:
         assert shown in body, shown
     assert 'class="num"' in text
 
@@ -259,7 +264,7 @@ def _demo_class(a1_results: Path, folder: Path) -> Path:
     carol = read_result(folder / "carol_db_no_sum.json")
     answers = {"Why does dropout scale by 1/p?": "So the expected activation is the same at test time.", "Which optimizer won?": "Adam."}
     late = carol.model_copy(update={"submission": "nina_late", "original_name": "nina_late.zip",
-                                    "metadata": {**carol.metadata, "late": {"late": True, "lateness_s": 5400, "penalty": "10 %"}, "written_answers": answers}})  # fmt: skip
+                                    "metadata": {**carol.metadata, "late": Late(days=1, minutes=95.0, penalty=0.1, source_of_time="Canvas file name").as_metadata(), "written_answers": answers}})  # fmt: skip
     write_result(late, folder)
     mia = read_result(folder / "mia_untouched_stub.json")
     write_result(mia.model_copy(update={"submission": "omar_loop", "original_name": "omar_loop", "status": "timed out", "tests": [], "output": "Timed out: importing your modules did not finish within 60 s."}), folder)

@@ -11,6 +11,7 @@ from typing import Any
 
 from autograder.outcomes import CRASHED, GRADER_ERROR, PASSED, TIMED_OUT
 from autograder.results import SubmissionResult
+from autograder.results.lateness import late_from_metadata
 
 BINS = 10  # histogram bins of 10 percentage points; 100 % falls in the last
 _NUMBER = re.compile(r"(?<![A-Za-z_0-9.])(?:(0x)[0-9a-fA-F]+\b|[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
@@ -227,18 +228,33 @@ def _seconds(info: dict[str, Any]) -> float | None:
     return None
 
 
+def _engine_late_row(r: SubmissionResult) -> LateRow | None:
+    """Return the row for a `metadata.late` record written by the engine's late rules, or None for another shape."""
+    late = late_from_metadata(r.metadata)
+    if late is None:
+        return None
+    seconds = None if late.minutes is None else max(0.0, late.minutes * 60)
+    details = {"days late": late.days, "time from": late.source_of_time}
+    if late.marked_late:
+        details["marked late by the LMS"] = "yes"
+    return LateRow(r.submission, late.is_late, seconds, f"{late.penalty:.0%}" if late.penalty else "", details, r.percent)
+
+
+def _other_late_row(r: SubmissionResult) -> LateRow | None:
+    """Return a row for lateness facts in any other shape (a flag, seconds, a dict of details), or None."""
+    info = late_details(r.metadata)
+    if info is None:
+        return None
+    seconds = _seconds(info)
+    flag = info.get("late")
+    late = flag if isinstance(flag, bool) else (seconds > 0 if seconds is not None else None)
+    penalty = info.get("late_penalty", info.get("penalty", ""))
+    return LateRow(r.submission, late, seconds, "" if penalty in (None, "") else str(penalty), info, r.percent)
+
+
 def late_rows(results: list[SubmissionResult]) -> list[LateRow]:
-    """Return one row per result that carries lateness facts, late ones first."""
-    rows = []
-    for r in results:
-        info = late_details(r.metadata)
-        if info is None:
-            continue
-        seconds = _seconds(info)
-        flag = info.get("late")
-        late = flag if isinstance(flag, bool) else (seconds > 0 if seconds is not None else None)
-        penalty = info.get("late_penalty", info.get("penalty", ""))
-        rows.append(LateRow(r.submission, late, seconds, "" if penalty in (None, "") else str(penalty), info, r.percent))
+    """Return one row per result that carries lateness facts, late ones first, the latest first."""
+    rows = [row for r in results if (row := _engine_late_row(r) or _other_late_row(r))]
     return sorted(rows, key=lambda row: (row.late is not True, -(row.late_by_s or 0.0), row.submission.casefold()))
 
 
