@@ -261,3 +261,14 @@ def test_a_roster_id_that_is_not_in_the_course_is_skipped(fake, results, tmp_pat
     summary = upload(fake, results, roster)
     assert summary.sent == ["zoe"]
     assert summary.skipped == [("doejane", "Canvas user 9999 (from the roster) is not a student of this course")]
+
+
+def test_the_session_times_out_and_caps_retry_after(fake):
+    from urllib3 import HTTPResponse
+
+    adapter = connect(fake.url, TOKEN)._Canvas__requester._session.get_adapter(fake.url)
+    assert isinstance(adapter, lms_canvas.TimeoutAdapter) and isinstance(adapter.max_retries, lms_canvas.BoundedRetry)
+    policy = adapter.max_retries
+    assert policy.get_retry_after(HTTPResponse(headers={"Retry-After": "3600"})) == lms_canvas.MAX_RETRY_AFTER_S
+    assert policy.get_retry_after(HTTPResponse(headers={"Retry-After": "soon"})) is None
+    assert policy.total == 4 and set(policy.status_forcelist) == {429, 500, 502, 503, 504} and "POST" not in policy.allowed_methods
