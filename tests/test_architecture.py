@@ -20,6 +20,7 @@ LAYERS = [
     {"referee.plugin"},
     {"runners"},
     {"results"},
+    {"lms"},
     {"exporters"},
     {"grade", "check", "release", "packaging"},
     {"strength"},

@@ -7,7 +7,7 @@ from autograder.cli import app
 from tests.conftest import FIXTURE_COURSE, REPO
 
 runner = CliRunner()
-COMMANDS = ["list", "validate", "check", "grade", "release", "data"]
+COMMANDS = ["list", "validate", "check", "grade", "release", "data", "strength", "calibrate", "build", "report", "export", "upload"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -61,3 +61,10 @@ def test_data_lists_datasets_and_where_they_are_looked_for(tmp_path, monkeypatch
     monkeypatch.setenv("AUTOGRADER_DATA", str(tmp_path))
     result = runner.invoke(app, ["data"])
     assert result.exit_code == 0 and "mnist" in result.output
+
+
+def test_an_error_message_keeps_its_square_brackets_and_stays_on_one_line(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    result = CliRunner().invoke(app, ["grade", "no_such_assignment_[x]_with_a_rather_long_name", "sub"])
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 2 and len(lines) == 1 and "[x]" in lines[0]
