@@ -10,52 +10,49 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autograder.course import Assignment
-from autograder.exporters.gradebook import write_gradebook
+from autograder.exporters.gradebook import roster_view, write_gradebook
+from autograder.intake.layouts import Received, Skipped, read_download, scan_folder
 from autograder.intake.names import file_stem, printable
+from autograder.intake.roster import Roster, Student, read_roster
 from autograder.intake.staging import StagedSubmission, SubmissionError, stage, submission_name
 from autograder.results import SubmissionResult, build_result, error_result, read_result, write_result
 from autograder.results.fingerprint import grading_fingerprint
+from autograder.results.lateness import assess
 from autograder.results.store import result_path, write_atomic
 from autograder.runners.calibrate import Speed, calibrate
 from autograder.runners.local import DEVICE_OPTION, run_tests
+from autograder.spec import AssignmentSpec
 
 GRADEBOOK = "grades.csv"
-SUBMISSION_SUFFIXES = {".zip", ".py", ".ipynb"}
+FACTS = ("layout", "students", "submitted_at", "time_source", "late", "intake_notes")  # what a batch adds to a result's metadata
 
 
 def expand_sources(paths: list[Path], each: bool) -> list[Path]:
-    """Return the submissions named: with `each`, every folder, .zip, .py or .ipynb inside the given folders."""
-    out: list[Path] = []
-    for path in paths:
-        if not (each and path.is_dir()):
-            out.append(path)
-            continue
-        for entry in sorted(path.iterdir()):
-            if entry.name.startswith((".", "_")):
-                continue
-            if entry.is_dir() or entry.suffix in SUBMISSION_SUFFIXES:
-                out.append(entry)
-    return out
+    """Return the submissions named: with `each`, every folder, .zip, .py or .ipynb inside the given folders (see `scan_folder`)."""
+    return [entry for path in paths for entry in (scan_folder(path)[0] if each and path.is_dir() else [path])]
 
 
-def unique_names(sources: list[Path]) -> dict[Path, str]:
-    """Name each submission after its file or folder, made safe for a file name, adding `-2`, `-3` on clashes."""
-    names: dict[Path, str] = {}
-    taken: set[str] = set()
-    for src in sources:
-        base = file_stem(submission_name(src))
+def _dedupe(names: list[str]) -> list[str]:
+    """Return the names made safe for a file name, adding `-2`, `-3` on clashes (`Alice` and `alice` clash)."""
+    out, taken = [], set()
+    for base in map(file_stem, names):
         name, n = base, 1
         while name.casefold() in taken:  # `Alice` and `alice` are one file on a case-insensitive disk
             n += 1
             name = file_stem(f"{base}-{n}")
         taken.add(name.casefold())
-        names[src] = name
-    return names
+        out.append(name)
+    return out
+
+
+def unique_names(sources: list[Path]) -> dict[Path, str]:
+    """Name each submission after its file or folder, made safe for a file name, adding `-2`, `-3` on clashes."""
+    return dict(zip(sources, _dedupe([submission_name(s) for s in sources]), strict=True))
 
 
 def _already_graded(out_dir: Path, staged: StagedSubmission, fingerprint: str) -> SubmissionResult | None:
@@ -113,10 +110,12 @@ def grade_one(
     fingerprint: str | None = None,
     options: RunOptions = RunOptions(),
     speed: Speed | None = None,
+    reused: list[str] | None = None,
 ) -> SubmissionResult:
     """Grade one submission and write `OUT/<name>.json`; never raises for a bad submission.
 
     `speed` is this runner's calibration (a batch measures it once); without it, it is measured here.
+    When an earlier result is reused, its name is appended to `reused`.
     """
     spec = assignment.spec
     original = printable(submission_name(source))
@@ -136,6 +135,8 @@ def grade_one(
             result = error_result(spec, name, message, original_name=original, fingerprint=fingerprint, execution_time=time.perf_counter() - start)
             return _write(result, out_dir)
         if not force and (old := _already_graded(out_dir, staged, fingerprint)):
+            if reused is not None:
+                reused.append(name)
             return old
         speed = speed or calibrate(spec)
         if options.runner != "local":
@@ -186,6 +187,95 @@ def _log_quietly(out_dir: Path, name: str, text: str) -> None:
         pass
 
 
+@dataclass
+class BatchReport:
+    """What a batch did: its results, how many it reused, what it skipped, and the roster's students with no submission."""
+
+    results: list[SubmissionResult]
+    reused: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    layouts: dict[str, str] = field(default_factory=dict)
+    missing: list[Student] = field(default_factory=list)
+    unmatched: list[tuple[str, str]] = field(default_factory=list)  # (submission, why no roster student matched)
+    warnings: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (f"BatchReport({len(self.results)} results, {self.reused} reused, {len(self.skipped)} skipped, "
+                f"{len(self.missing)} missing, {len(self.unmatched)} unmatched)")  # fmt: skip
+
+
+def _facts(spec: AssignmentSpec, received: Received) -> dict[str, Any]:
+    """Return what the download says about a submission (students, time, lateness), for its result's metadata."""
+    late = assess(spec, received.submitted_at, received.time_source, received.marked_late)
+    facts: dict[str, Any] = {"late": late.as_metadata()} if late else {}
+    if not received.layout:  # a plain path given to grade_batch: nothing more is known
+        return facts
+    facts |= {"layout": received.layout, "students": [s.as_metadata() for s in received.students], "time_source": received.time_source}
+    if received.submitted_at:
+        facts["submitted_at"] = received.submitted_at.isoformat()
+    if received.notes:
+        facts["intake_notes"] = list(received.notes)
+    return facts
+
+
+def _annotate(result: SubmissionResult, facts: dict[str, Any], out_dir: Path) -> SubmissionResult:
+    """Return the result with this batch's facts in its metadata, rewriting its file when they changed."""
+    metadata = {k: v for k, v in result.metadata.items() if k not in FACTS} | facts
+    if metadata == result.metadata:
+        return result
+    result = SubmissionResult.model_validate({**result.model_dump(), "metadata": metadata})
+    try:
+        write_result(result, out_dir)
+    except OSError as exc:
+        _log_quietly(out_dir, result.submission, f"could not record the submission's time and students: {exc}")
+    return result
+
+
+def run_batch(
+    assignment: Assignment,
+    received: list[Received],
+    out_dir: Path,
+    workers: int = 1,
+    force: bool = False,
+    on_done: Callable[[SubmissionResult], None] | None = None,
+    isolate: bool = True,
+    options: RunOptions = RunOptions(),
+    roster: Roster | None = None,
+) -> BatchReport:
+    """Grade each received submission with `workers` children at a time; write results and `grades.csv` for exactly this batch."""
+    spec = assignment.spec
+    named = list(zip(_dedupe([r.name for r in received]), received, strict=True))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob(".*.tmp"):  # left by a batch killed mid-write; the result was never published
+        stale.unlink(missing_ok=True)
+    prepare_data(assignment)
+    fingerprint = grading_fingerprint(assignment)
+    speed = calibrate(spec)  # once per batch: every submission gets the same factor
+    results: list[SubmissionResult] = []
+    reused: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {
+            pool.submit(grade_one, assignment, r.source, out_dir, name, None, force, isolate, fingerprint, options, speed, reused): (name, r)
+            for name, r in named
+        }
+        for future in as_completed(futures):
+            name, r = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - our failure on one submission must not stop the batch
+                result = _internal_error(assignment, out_dir, name, r.source, exc)
+            results.append(result := _annotate(result, _facts(spec, r), out_dir))
+            if on_done:
+                on_done(result)
+    write_gradebook(spec, results, out_dir / GRADEBOOK, roster)
+    report = BatchReport(sorted(results, key=lambda r: r.submission), reused=len(reused))
+    if roster is not None:
+        view = roster_view(roster, results)
+        report.missing, report.unmatched = view.missing, [(r.submission, why) for r, why in view.unmatched]
+        report.warnings += roster.warnings
+    return report
+
+
 def grade_batch(
     assignment: Assignment,
     sources: Iterable[Path],
@@ -196,37 +286,36 @@ def grade_batch(
     isolate: bool = True,
     options: RunOptions = RunOptions(),
 ) -> list[SubmissionResult]:
-    """Grade submissions with `workers` children at a time; write results and `grades.csv`."""
-    names = unique_names(list(sources))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(".*.tmp"):  # left by a batch killed mid-write; the result was never published
-        stale.unlink(missing_ok=True)
-    prepare_data(assignment)
-    fingerprint = grading_fingerprint(assignment)
-    speed = calibrate(assignment.spec)  # once per batch: every submission gets the same factor
-    results: list[SubmissionResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {
-            pool.submit(grade_one, assignment, src, out_dir, name, None, force, isolate, fingerprint, options, speed): (src, name)
-            for src, name in names.items()
-        }
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 - our failure on one submission must not stop the batch
-                result = _internal_error(assignment, out_dir, futures[future][1], futures[future][0], exc)
-            results.append(result)
-            if on_done:
-                on_done(result)
-    write_gradebook(assignment.spec, _all_results(out_dir, assignment, results), out_dir / GRADEBOOK)
-    return sorted(results, key=lambda r: r.submission)
+    """Grade submissions (each path one submission, named after it) with `workers` children at a time; write results and `grades.csv`."""
+    received = [Received(name=submission_name(src), source=src, layout="") for src in sources]
+    return run_batch(assignment, received, out_dir, workers, force, on_done, isolate, options).results
 
 
-def _all_results(out_dir: Path, assignment: Assignment, fresh: list[SubmissionResult]) -> list[SubmissionResult]:
-    """Return this batch's results plus earlier ones in the same folder (unreadable or foreign files skipped), for one gradebook."""
-    by_name = {r.submission: r for r in fresh}
-    for path in sorted(out_dir.glob("*.json")):
-        old = read_result(path) if path.is_file() else None
-        if old and old.assignment == assignment.id and old.submission not in by_name and path == result_path(out_dir, old.submission):
-            by_name[old.submission] = old
-    return list(by_name.values())
+def grade_download(
+    assignment: Assignment,
+    paths: list[Path],
+    out_dir: Path,
+    layout: str | None = None,
+    each: bool = False,
+    roster_path: Path | None = None,
+    workers: int = 1,
+    force: bool = False,
+    on_total: Callable[[int], None] | None = None,
+    on_done: Callable[[SubmissionResult], None] | None = None,
+    options: RunOptions = RunOptions(),
+) -> BatchReport:
+    """Read LMS downloads or plain submissions (`intake.layouts`), grade one submission per student, match the roster.
+
+    Raises `LayoutError` or `RosterError` (before grading anything) when the download or the roster cannot be read.
+    """
+    roster = read_roster(roster_path) if roster_path else None
+    work = Path(tempfile.mkdtemp(prefix="autograder-download-"))
+    try:
+        download = read_download(paths, assignment.spec, work, layout, each)
+        if on_total:
+            on_total(len(download.received))
+        report = run_batch(assignment, download.received, out_dir, workers, force, on_done, options=options, roster=roster)
+        report.skipped, report.layouts = download.skipped, download.layouts
+        return report
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -3,7 +3,10 @@ import json
 import os
 import shutil
 
+import pytest
+
 from autograder.course import find_assignment
+from autograder.exporters.gradebook import IDENTITY, TOTALS
 from autograder.exporters.gradescope import to_gradescope
 from autograder.grade import GRADEBOOK, expand_sources, grade_batch, unique_names
 from autograder.results import read_result
@@ -30,8 +33,11 @@ def test_batch_writes_one_json_per_submission_and_a_gradebook(trivial, tmp_path)
     results = grade_batch(trivial, _batch(trivial, tmp_path), out, workers=2)
     assert [(r.submission, r.score) for r in results] == [("alice", 5), ("bob", 0), ("carol", 3)]
     rows = list(csv.DictReader((out / GRADEBOOK).open()))
-    assert list(rows[0]) == ["submission", "q1_add", "q2_mul", "total", "max", "percent", "status"]
-    assert rows[2] == {"submission": "carol", "q1_add": "0", "q2_mul": "3", "total": "3", "max": "5", "percent": "60.0", "status": "graded"}
+    assert list(rows[0]) == [*IDENTITY, "q1_add", "q2_mul", *TOTALS]
+    assert {k: v for k, v in rows[2].items() if v} == {
+        "submission": "carol", "q1_add": "0", "q2_mul": "3", "raw": "3", "total": "3", "max": "5", "percent": "60.0",
+        "status": "graded", "why": "lost points in q1_add",
+    }  # fmt: skip
     doc = json.loads((out / "alice.json").read_text())
     assert {"score", "max_score", "execution_time", "tests"} <= set(doc)
     assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(doc["tests"][0])
@@ -178,3 +184,101 @@ def test_a_fix_to_a_test_regrades_an_unchanged_submission(tmp_path):
     hidden.write_text(hidden.read_text().replace("got == 12", "got == 13"))
     second = grade_batch(assignment, [assignment.solution], out)[0]
     assert second.grading_fingerprint != first.grading_fingerprint and second.score == 2
+
+
+# ---------------------------------------------------------------- LMS downloads, rosters, late work, reruns
+
+import datetime as dt  # noqa: E402
+
+from autograder.grade import grade_download  # noqa: E402
+from autograder.intake.layouts import LayoutError  # noqa: E402
+
+DUE = dt.datetime(2026, 3, 1, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+WRONG_ADD = "def add(a, b):\n    return a - b\ndef mul(a, b):\n    return a * b\n"
+
+
+def _late_course(tmp_path):
+    """a0_trivial with a due date, a 10%-a-day penalty (0 after 5 days) and torch forbidden."""
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE_COURSE, root, ignore=shutil.ignore_patterns("__pycache__"))
+    spec = root / "assignments" / "a0_trivial" / "assignment.yaml"
+    spec.write_text(spec.read_text() + f"due: {DUE.isoformat()}\ngrace_minutes: 10\nlate_penalty: {{per_day: 0.1, max_days: 5}}\nforbidden_imports: [torch]\n")
+    return find_assignment("a0_trivial", root)
+
+
+def _canvas(folder, assignment, files):
+    """Write Canvas download files: {canvas file name: (text, submission time)}."""
+    folder.mkdir(parents=True)
+    for name, (text, when) in files.items():
+        (folder / name).write_text(text)
+        os.utime(folder / name, (when.timestamp(), when.timestamp()))
+    return folder
+
+
+def test_a_canvas_download_of_two_students_is_two_graded_submissions_with_the_late_penalty_applied(tmp_path):
+    a = _late_course(tmp_path)
+    solution = (a.solution / "arith.py").read_text()
+    download = _canvas(tmp_path / "dl", a, {
+        "doejane_LATE_1234_5678_arith-1.py": (solution, DUE + dt.timedelta(days=1, hours=12)),
+        "smithbob_2345_6789_arith.py": (WRONG_ADD, DUE - dt.timedelta(hours=3)),
+    })  # fmt: skip
+    report = grade_download(a, [download], tmp_path / "out", each=True, workers=2)
+    assert report.layouts == {str(download): "canvas"} and [r.submission for r in report.results] == ["doejane", "smithbob"]
+    jane = report.results[0]
+    assert jane.score == 5 and jane.metadata["late"]["days"] == 2 and jane.metadata["late"]["penalty"] == 0.2
+    assert jane.metadata["submitted_at"] == (DUE + dt.timedelta(days=1, hours=12)).isoformat()
+    assert jane.metadata["students"] == [{"lms_id": "1234", "login": "doejane"}] and read_result(tmp_path / "out" / "doejane.json").metadata == jane.metadata
+    rows = {r["submission"]: r for r in csv.DictReader((tmp_path / "out" / GRADEBOOK).open())}
+    assert (rows["doejane"]["raw"], rows["doejane"]["total"], rows["doejane"]["why"]) == ("5", "4", "all tests passed; late 2 days: -20%")
+    assert (rows["smithbob"]["total"], rows["smithbob"]["late_days"], rows["smithbob"]["why"]) == ("3", "0", "lost points in q1_add")
+
+
+def test_a_roster_gives_one_row_per_student_the_missing_marked_and_reruns_say_what_was_reused(tmp_path):
+    a = _late_course(tmp_path)
+    solution = (a.solution / "arith.py").read_text()
+    on_time = DUE - dt.timedelta(hours=1)
+    download = _canvas(tmp_path / "dl", a, {
+        "doejane_1234_5678_arith.py": (solution, on_time),
+        "zedzed_9999_1111_arith.py": (solution, on_time),
+    })  # fmt: skip
+    roster = tmp_path / "roster.csv"
+    roster.write_text('Student,ID,SIS User ID,SIS Login ID,Section\n"Doe, Jane",1234,S1,jdoe,A\n"Lee, Ann",3456,S3,alee,A\n')
+    first = grade_download(a, [download], tmp_path / "out", layout="canvas", roster_path=roster)
+    assert first.reused == 0 and [s.name for s in first.missing] == ["Lee, Ann"] and [u[0] for u in first.unmatched] == ["zedzed"]
+    rows = list(csv.DictReader((tmp_path / "out" / GRADEBOOK).open()))
+    assert [(r["student"], r["submission"], r["sis_id"], r["status"], r["total"]) for r in rows] == [
+        ("Doe, Jane", "doejane", "S1", "graded", "5"), ("Lee, Ann", "", "S3", "missing", "0"),
+    ]  # fmt: skip
+    again = grade_download(a, [download], tmp_path / "out", layout="canvas", roster_path=roster)
+    assert again.reused == 2 and [r.graded_at for r in again.results] == [r.graded_at for r in first.results]
+
+
+def test_the_gradebook_lists_only_this_batchs_submissions(trivial, tmp_path):
+    subs, out = _batch(trivial, tmp_path), tmp_path / "out"
+    grade_batch(trivial, subs, out)
+    grade_batch(trivial, subs[:1], out)  # `alice` alone, renamed resubmissions and all
+    assert [r["submission"] for r in csv.DictReader((out / GRADEBOOK).open())] == ["alice"]
+
+
+def test_why_says_forbidden_import_and_syntax_error_from_real_grading(tmp_path):
+    a = _late_course(tmp_path)
+    subs = tmp_path / "subs"
+    (subs / "ken").mkdir(parents=True)
+    (subs / "ken" / "arith.py").write_text("import torch\n" + (a.solution / "arith.py").read_text())
+    (subs / "leo").mkdir()
+    (subs / "leo" / "arith.py").write_text("def add(a, b):\n    return a + b\ndef mul(a, b)\n    return a * b\n")
+    report = grade_download(a, [subs], tmp_path / "out", each=True, workers=2)
+    rows = {r["submission"]: r for r in csv.DictReader((tmp_path / "out" / GRADEBOOK).open())}
+    assert rows["ken"]["why"].startswith("forbidden import: torch"), rows["ken"]
+    assert rows["leo"]["why"].startswith("syntax error in arith.py (line 3)"), rows["leo"]
+    assert all(r.metadata["late"]["source_of_time"].startswith("none") for r in report.results)  # plain folders: no time
+
+
+def test_an_unclear_download_is_refused_before_grading(trivial, tmp_path):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "doejane_1234_5678_arith.py").write_text("x = 1\n")
+    shutil.copytree(trivial.solution, mixed / "alice")
+    with pytest.raises(LayoutError, match="Pass --layout"):
+        grade_download(trivial, [mixed], tmp_path / "out", each=True)
+    assert not (tmp_path / "out").exists()
