@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -17,6 +18,9 @@ from autograder.intake.staging import SubmissionError
 from autograder.results import SubmissionResult
 from autograder.spec import SpecError
 
+if TYPE_CHECKING:
+    from autograder.grade import BatchReport
+
 
 class Device(StrEnum):
     """Where a torch assignment's tests run."""
@@ -24,6 +28,15 @@ class Device(StrEnum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
+
+
+class Layout(StrEnum):
+    """How a download of submissions is laid out."""
+
+    canvas = "canvas"
+    moodle = "moodle"
+    gradescope = "gradescope"
+    folders = "folders"
 
 
 class Runner(StrEnum):
@@ -148,6 +161,18 @@ def grade(
     out: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for <name>.json results and grades.csv."),
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-j", help="Submissions graded in parallel, one thread each (default: one per core)."),
     each: bool = typer.Option(False, "--each", help="Treat each entry inside the given folder(s) as one submission."),
+    layout: Layout | None = typer.Option(
+        None, "--layout",
+        help=(
+            "How SUBMISSIONS are laid out: canvas, moodle or gradescope (the LMS's download, a folder or its zip: one submission "
+            "per student) or folders (each entry one submission, as --each). Absent: told from the names; when unclear, you are asked."
+        ),
+    ),
+    roster: Path | None = typer.Option(
+        None, "--roster",
+        help="Class roster CSV (LMS id, SIS id, login, email, name; Canvas, Moodle and Gradescope exports work as they are): "
+        "grades.csv gets one row per student, those with no submission marked missing.",
+    ),
     force: bool = typer.Option(False, "--force", help="Regrade submissions that already have a result for this version."),
     unconfined: bool = typer.Option(
         False, "--unconfined", help="Grade even where submissions can only be given resource limits (not root): no separate user, no namespaces."
@@ -163,29 +188,59 @@ def grade(
     gpus: str | None = typer.Option(None, "--gpus", help="With --runner docker: give each container GPUs, as `docker run --gpus` (all, a count, device=0,1)."),
 ) -> None:
     """Grade submissions with the hidden and public tests; write OUT/<name>.json and OUT/grades.csv."""
-    from autograder.grade import RunOptions, expand_sources, grade_batch
+    from autograder.grade import RunOptions, grade_download
+    from autograder.intake.layouts import LayoutError
     from autograder.intake.names import printable
+    from autograder.intake.roster import RosterError
 
     if runner == Runner.local:
         _check_isolation(unconfined)  # a container confines its submission itself
     a = _assignment(assignment)
     container = _container_runner(a, device.value, image, gpus) if runner == Runner.docker else _local_runner(a, device.value, image, gpus)
-    sources = expand_sources(submissions, each)
-    missing = [str(s) for s in sources if not s.exists()]
+    missing = [str(s) for s in submissions if not s.exists()]
     if missing:
         raise _fail(f"no such submission: {', '.join(printable(m) for m in missing)}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task(f"grading {a.id}", total=len(sources))
-        results = grade_batch(
-            a, sources, out, workers=workers, force=force, on_done=lambda r: progress.advance(task),
-            options=RunOptions(device=device.value, runner=container),
-        )  # fmt: skip
-    table = Table("submission", "score", "status", "summary")
-    for r in results:
-        table.add_row(r.submission, f"{r.score:g}/{r.max_score:g}", r.status, r.output[:80])
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"grading {a.id}", total=None)
+            report = grade_download(
+                a, submissions, out, layout=layout.value if layout else None, each=each, roster_path=roster, workers=workers, force=force,
+                on_total=lambda n: progress.update(task, total=n), on_done=lambda r: progress.advance(task),
+                options=RunOptions(device=device.value, runner=container),
+            )  # fmt: skip
+    except (LayoutError, RosterError) as exc:
+        raise _fail(str(exc)) from None
+    _print_batch(a, report, out)
+
+
+def _print_batch(a: Assignment, report: BatchReport, out: Path) -> None:
+    """Print a batch's table (final score, lateness, why), then what was skipped, reused, missing or unmatched."""
+    from rich.text import Text
+
+    from autograder.exporters.gradebook import why
+    from autograder.results.lateness import final_score, late_from_metadata
+
+    table = Table("submission", "score", "late", "status", "why")
+    for r in report.results:
+        late = late_from_metadata(r.metadata)
+        shown = f"{final_score(r.score, late):g}/{r.max_score:g}" + (f" (raw {r.score:g})" if late and late.penalty else "")
+        table.add_row(Text(r.submission), shown, f"{late.days} d" if late and late.days else "", r.status, Text(why(a.spec, r)))
     console.print(table)
-    console.print(f"results in {out}/, gradebook {out / 'grades.csv'}")
+    for path, how in report.layouts.items():
+        console.print(Text(f"read {path} as a {how} download"))
+    for s in report.skipped:
+        err.print(Text(f"skipped {s.path}: {s.why}", style="yellow"))
+    fresh = len(report.results) - report.reused
+    console.print(f"{fresh} graded, {report.reused} reused (unchanged since the last run; --force regrades them)")
+    if report.missing:
+        names = ", ".join(s.label() for s in report.missing)
+        err.print(Text(f"{len(report.missing)} roster students have no submission (marked missing in grades.csv): {names}", style="yellow"))
+    for name, reason in report.unmatched:
+        err.print(Text(f"{name} matches no roster student ({reason}); it is not in grades.csv", style="yellow"))
+    for warning in report.warnings:
+        err.print(Text(f"roster: {warning}", style="yellow"))
+    console.print(Text(f"results in {out}/, gradebook {out / 'grades.csv'}"))
 
 
 @app.command()
