@@ -282,3 +282,33 @@ def test_an_unclear_download_is_refused_before_grading(trivial, tmp_path):
     with pytest.raises(LayoutError, match="Pass --layout"):
         grade_download(trivial, [mixed], tmp_path / "out", each=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_grade_each_says_what_it_skipped_and_why_and_how_many_it_reused(trivial, tmp_path, monkeypatch):
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from autograder.cli import app
+
+    monkeypatch.setenv("AUTOGRADER_COURSE", str(FIXTURE_COURSE))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("alice", "_scratch", ".hidden"):
+        shutil.copytree(trivial.solution, subs / name)
+    with zipfile.ZipFile(subs / "BOB.ZIP", "w") as zf:
+        zf.write(trivial.solution / "arith.py", "bob/arith.py")
+    (subs / "CAROL.PY").write_text((trivial.solution / "arith.py").read_text())
+    (subs / "notes.pdf").write_bytes(b"%PDF")
+    args = ["grade", "a0_trivial", str(subs), "--each", "--out", str(tmp_path / "out"), "-j", "2"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    text = " ".join(first.output.split())
+    assert "_scratch: its name starts with `_`" in text and ".hidden: hidden" in text and "notes.pdf: not a submission (.pdf)" in text
+    assert "3 graded, 0 reused" in text
+    assert sorted(r["submission"] for r in csv.DictReader((tmp_path / "out" / GRADEBOOK).open())) == ["BOB", "CAROL", "alice"]
+    assert {r["total"] for r in csv.DictReader((tmp_path / "out" / GRADEBOOK).open())} == {"5"}
+    again = CliRunner().invoke(app, args)
+    assert "0 graded, 3 reused" in " ".join(again.output.split())
+    unclear = CliRunner().invoke(app, [*args[:2], str(FIXTURE_COURSE), "--layout", "blackboard"])
+    assert unclear.exit_code == 2 and "blackboard" in unclear.output
