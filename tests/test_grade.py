@@ -312,3 +312,22 @@ def test_grade_each_says_what_it_skipped_and_why_and_how_many_it_reused(trivial,
     assert "0 graded, 3 reused" in " ".join(again.output.split())
     unclear = CliRunner().invoke(app, [*args[:2], str(FIXTURE_COURSE), "--layout", "blackboard"])
     assert unclear.exit_code == 2 and "blackboard" in unclear.output
+
+
+@pytest.mark.slow
+def test_a1_moodle_and_canvas_downloads_grade_each_student_once_and_the_moodle_zip_scores_100(tmp_path):
+    """A1's correct sample inside a Moodle student folder's zip scores 100 (graded as a plain folder it scores 0)."""
+    from tests.intake.test_layouts import _zip_tree, canvas_download, moodle_download
+
+    a1 = find_assignment("a1_mlp_numpy")
+    moodle = _zip_tree(moodle_download(tmp_path / "moodle"), tmp_path / "A1-moodle.zip")
+    canvas = canvas_download(tmp_path / "canvas")
+    report = grade_download(a1, [moodle, canvas], tmp_path / "out", workers=2)
+    scores = {r.submission: (r.score, r.metadata["layout"]) for r in report.results}
+    assert scores == {
+        "Alice Correct_10001": (100.0, "moodle"), "Mia Stub_10002": (0.0, "moodle"),
+        "doejane": (100.0, "canvas"), "smithbob": (0.0, "canvas"),
+    }, scores  # fmt: skip
+    assert [s.why for s in report.skipped] == ["Moodle `onlinetext` entry (not submitted files)"]
+    old_way = grade_batch(a1, [tmp_path / "moodle" / "Alice Correct_10001_assignsubmission_file_"], tmp_path / "plain")
+    assert old_way[0].score == 0 and "none of the handout files" in old_way[0].output
