@@ -25,7 +25,7 @@ TOTALS = ("raw", "late_days", "late_penalty", "total", "max", "percent", "status
 MISSING = "missing"
 MAX_WHY_CHARS = 160
 FORBIDDEN = re.compile(r"imports `([\w.]+)`; this assignment allows none")
-SYNTAX = re.compile(r'File "([^"]+)", line (\d+)[\s\S]*?SyntaxError')
+SYNTAX_AT = re.compile(r'File "([^"]+)", line (\d+)')
 IMPORT_FAILED = re.compile(r"Importing your `([^`]+)` failed")
 NOT_ATTEMPTED = re.compile(r"Not attempted: `([^`]+)`")
 
@@ -40,10 +40,17 @@ def _first_sentence(text: str, limit: int = 100) -> str:
 def _code_reason(result: SubmissionResult) -> str:
     """Return the one problem that cost every point, when the tests' messages name one: forbidden import, syntax error."""
     outputs = [t.output for t in result.tests if t.outcome != "passed"]
-    for pattern, say in ((FORBIDDEN, "forbidden import: {0}"), (SYNTAX, "syntax error in {0} (line {1})"), (IMPORT_FAILED, "importing {0} failed")):
-        for text in outputs:
-            if m := pattern.search(text):
-                return say.format(*m.groups())
+    for text in outputs:
+        if m := FORBIDDEN.search(text):
+            return f"forbidden import: {m.group(1)}"
+    for text in outputs:
+        at = text.find("SyntaxError")
+        where = list(SYNTAX_AT.finditer(text, 0, at)) if at >= 0 else []
+        if where:
+            return f"syntax error in {where[-1].group(1)} (line {where[-1].group(2)})"
+    for text in outputs:
+        if m := IMPORT_FAILED.search(text):
+            return f"importing {m.group(1)} failed"
     return ""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from dataclasses import asdict, dataclass, field, fields
@@ -68,12 +69,14 @@ def _digits(text: str) -> str:
     return found.group(1) if found else _norm(text)
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
     """Return a name reduced to its letters with the words sorted: `Doe, Jane`, `Jane Doe` and `doejane` may meet."""
     words = re.findall(r"[^\W\d_]+", name.casefold())
     return "".join(sorted(words)) if len(words) > 1 else "".join(words)
 
 
+@functools.lru_cache(maxsize=65536)
 def _keys(s: Student) -> dict[str, str]:
     email = _norm(s.email)
     return {"lms_id": _digits(s.lms_id) if s.lms_id else "", "sis_id": _norm(s.sis_id), "login": _norm(s.login),
@@ -82,6 +85,7 @@ def _keys(s: Student) -> dict[str, str]:
 
 TOKEN_SPLIT = re.compile(r"[_\-\s.]+")
 # (our field, the roster's field) pairs, tried tier by tier: the same kind of id, then an id written in another column.
+TIER_FIELDS = ("lms_id", "sis_id", "login", "email", "email_local")
 TIERS = (
     (("lms_id", "lms_id"), ("sis_id", "sis_id"), ("email", "email"), ("login", "login")),
     (("login", "sis_id"), ("login", "email_local"), ("login", "lms_id"), ("email_local", "login"), ("sis_id", "login")),
@@ -96,39 +100,49 @@ class Roster:
     warnings: list[str] = field(default_factory=list)
     entry: str = "roster entry"  # what one student is called in messages
     source: str = ""
+    _cache: tuple[tuple[int, int], dict[str, dict[str, list[Student]]]] | None = field(default=None, repr=False, compare=False)
 
     def find_student(self, who: Student) -> Student | None:
         """Return the row for identities an LMS gave: the same id, then an id in another column, then a unique name."""
-        mine, rows = _keys(who), [_keys(s) for s in self.students]
+        mine, index = _keys(who), self._index()
         for tier in TIERS:
-            hits = {i for ours, theirs in tier if mine[ours] for i, k in enumerate(rows) if k[theirs] == mine[ours]}
+            hits = {id(s): s for ours, theirs in tier if mine[ours] for s in index[theirs].get(mine[ours], [])}
             if len(hits) == 1:
-                return self.students[hits.pop()]
+                return next(iter(hits.values()))
             if hits:
                 return None  # two rows share the id: refuse to guess
         for key in dict.fromkeys(k for k in (name_key(who.name), name_key(who.login)) if k):
-            named = [s for s in self.students if key in (name_key(s.name), re.sub(r"\W", "", _norm(s.name)))]
+            named = {id(s): s for f in ("name", "squashed") for s in index[f].get(key, [])}
             if len(named) == 1:
-                return named[0]
+                return next(iter(named.values()))
         return None
 
-    def _by(self, name: str, value: str) -> list[Student]:
-        if name == "name":
-            key = name_key(value)
-            return [s for s in self.students if key and s.name and name_key(s.name) == key]
-        wanted = _digits(value) if name == "lms_id" else _norm(value)
-        return [s for s in self.students if wanted and _keys(s)[name] == wanted]
+    def _index(self) -> dict[str, dict[str, list[Student]]]:
+        """Return, per field (and name), each normalised value's students; rebuilt when `students` changes."""
+        if self._cache and self._cache[0] == (id(self.students), len(self.students)):
+            return self._cache[1]
+        index: dict[str, dict[str, list[Student]]] = {}
+        for s in self.students:
+            values = {**_keys(s), "name": name_key(s.name), "squashed": re.sub(r"\W", "", _norm(s.name))}
+            for f, v in values.items():
+                if v:
+                    index.setdefault(f, {}).setdefault(v, []).append(s)
+        for f in (*TIER_FIELDS, "name", "squashed"):
+            index.setdefault(f, {})
+        self._cache = ((id(self.students), len(self.students)), index)
+        return index
 
     def find(self, *keys: str) -> tuple[Student | None, str]:
         """Return the one student plain names point to (a submission's name): a whole id or name first, then a part of it."""
-        keys = tuple(k for k in dict.fromkeys(keys) if k)
+        keys, index = tuple(k for k in dict.fromkeys(keys) if k), self._index()
+        norm = lambda f, v: _digits(v) if f == "lms_id" else name_key(v) if f == "name" else _norm(v)  # noqa: E731
         lookups = ((("lms_id", "sis_id", "login", "email", "email_local", "name"), lambda k: [k]),
                    (("login", "lms_id", "sis_id"), lambda k: [t for t in TOKEN_SPLIT.split(k) if t]))  # fmt: skip
         for names, parts in lookups:
             for key in keys:
                 for part in parts(key):
                     for name in names:
-                        hits = list(dict.fromkeys(self._by(name, part)))
+                        hits = list(dict.fromkeys(index[name].get(norm(name, part), [])))
                         if len(hits) == 1:
                             return hits[0], ""
                         if len(hits) > 1:
