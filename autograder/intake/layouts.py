@@ -303,9 +303,10 @@ def _canvas_file_name(original: str, spec: AssignmentSpec, notes: list[str]) -> 
 def _read_canvas(folder: Path, spec: AssignmentSpec, work: Path, naive_tz: dt.tzinfo, out: Download) -> None:
     groups: dict[str, list[tuple[re.Match[str], Path]]] = {}
     for path in sorted(p for p in folder.iterdir() if not is_junk((p.name,))):
-        m = CANVAS_NAME.match(path.name) if path.is_file() else None
+        m = CANVAS_NAME.match(path.name) if path.is_file() and not path.is_symlink() else None
         if m is None:
-            out.skipped.append(Skipped(printable(str(path)), "not named like a Canvas download file (`login_userid_attemptid_file`)"))
+            why = "a folder; a Canvas download holds only files (was a zip unpacked here?)" if path.is_dir() else "not named like a Canvas download file (`login_userid_attemptid_file`)"
+            out.skipped.append(Skipped(printable(str(path)), why))
             continue
         groups.setdefault(m["user"], []).append((m, path))
     received, times = [], {}
