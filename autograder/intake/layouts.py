@@ -343,7 +343,9 @@ def _read_moodle(folder: Path, spec: AssignmentSpec, work: Path, naive_tz: dt.tz
     groups: dict[str, tuple[str, list[Path], list[tuple[str, Path]]]] = {}  # id -> (name, folders, flat files)
     for path in sorted(p for p in folder.iterdir() if not is_junk((p.name,))):
         m = MOODLE_NAME.match(path.name)
-        if m is None:
+        if path.is_symlink():
+            out.skipped.append(Skipped(printable(str(path)), "a link; copy the submission itself here"))
+        elif m is None:
             out.skipped.append(Skipped(printable(str(path)), "not named like a Moodle download entry (`Full Name_12345_assignsubmission_file_`)"))
         elif m["plugin"] != "file":
             out.skipped.append(Skipped(printable(str(path)), f"Moodle `{m['plugin']}` entry (not submitted files)"))
