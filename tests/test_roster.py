@@ -75,7 +75,7 @@ def test_a_duplicate_row_is_ignored_with_a_warning(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "empty"), ("colour,size\nred,3\n", "no column names a student"), ("email\n", "no students")],
+    [("", "empty"), ("colour,size\nred,3\n", "no column that identifies a student"), ("email\n", "no students")],
 )
 def test_an_unusable_roster_is_one_clear_error(tmp_path, text, message):
     with pytest.raises(RosterError, match=message):

@@ -100,6 +100,7 @@ class Roster:
     warnings: list[str] = field(default_factory=list)
     entry: str = "roster entry"  # what one student is called in messages
     source: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # field -> the roster's own column name
     _cache: tuple[tuple[int, int], dict[str, dict[str, list[Student]]]] | None = field(default=None, repr=False, compare=False)
 
     def find_student(self, who: Student) -> Student | None:
@@ -181,9 +182,10 @@ def _columns(header: list[str], path: Path) -> dict[str, int]:
     if "name" not in columns and first is not None:
         columns["first"], columns["last"] = first, last if last is not None else first
     if not set(columns) & {"lms_id", "sis_id", "login", "email", "name", "first"}:
+        accepted = ", ".join(n for f in ("lms_id", "sis_id", "login", "email", "name") for n in HEADERS[f][:4])
         raise RosterError(
-            f"{path}: no column names a student (found {', '.join(repr(h) for h in header) or 'no header'}). "
-            f"Name a column one of: {', '.join(n for names in HEADERS.values() for n in names[:3])}, first name/last name."
+            f"{path}: no column that identifies a student (found {', '.join(repr(h) for h in header) or 'no header'}); "
+            f"name one of: {accepted}, or first name and last name."
         )
     return columns
 
@@ -241,6 +243,6 @@ def read_roster(path: str | Path) -> Roster:
     students = [s for s in students if _norm(s.name) not in NOT_STUDENTS and s != Student()]
     if not students:
         raise RosterError(f"{path}: the roster has a header but no students.")
-    roster = Roster(source=str(path))
+    roster = Roster(source=str(path), headers={f: rows[0][i] for f, i in columns.items() if f in HEADERS})
     roster.students = _without_duplicates(students, roster.warnings)
     return roster
