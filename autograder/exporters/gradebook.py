@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.intake.names import csv_cell
-from autograder.intake.roster import Roster, Student
+from autograder.intake.roster import Roster, Student, students_in
 from autograder.results import SubmissionResult
 from autograder.results.lateness import final_score, late_from_metadata
 from autograder.results.store import write_atomic
@@ -88,7 +88,7 @@ def why(spec: AssignmentSpec, result: SubmissionResult) -> str:
 
 def students_of(result: SubmissionResult) -> list[Student]:
     """Return the students the LMS download said a result belongs to (empty for plain folders graded without one)."""
-    return [Student.from_metadata(s) for s in result.metadata.get("students") or []]
+    return students_in(result.metadata)
 
 
 @dataclass

@@ -59,6 +59,12 @@ class Student:
         return self.name or self.login or self.email or self.sis_id or self.lms_id or "?"
 
 
+def students_in(metadata: dict[str, Any]) -> list[Student]:
+    """Return the students a result's metadata names (`metadata.students`, written by `grade` from the LMS download)."""
+    records = metadata.get("students")
+    return [Student.from_metadata(r) for r in records] if isinstance(records, list) else []
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
