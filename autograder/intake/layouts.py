@@ -191,14 +191,14 @@ def extract_download(archive: Path, dest: Path, naive_tz: dt.tzinfo, skipped: li
         for m in members:
             target = (dest / m.filename).resolve()
             if not target.is_relative_to(root) or m.filename.startswith(("/", "\\")):
-                skipped.append(Skipped(f"{archive.name}:{printable(m.filename)}", "its path leaves the download's folder"))
+                skipped.append(Skipped(f"{printable(str(archive))}:{printable(m.filename)}", "its path leaves the download's folder"))
             elif m.file_size > MAX_TOTAL_BYTES:
-                skipped.append(Skipped(f"{archive.name}:{printable(m.filename)}", f"larger than {MAX_TOTAL_BYTES >> 20} MiB"))
+                skipped.append(Skipped(f"{printable(str(archive))}:{printable(m.filename)}", f"larger than {MAX_TOTAL_BYTES >> 20} MiB"))
             else:
                 try:
                     _extract_member(zf, m, target, naive_tz)
                 except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
-                    skipped.append(Skipped(f"{archive.name}:{printable(m.filename)}", f"damaged in the download ({type(exc).__name__})"))
+                    skipped.append(Skipped(f"{printable(str(archive))}:{printable(m.filename)}", f"damaged in the download ({type(exc).__name__})"))
     return dest
 
 
@@ -557,5 +557,9 @@ def read_download(paths: list[Path], spec: AssignmentSpec, work: Path, layout: s
             out.received.append(single(path, spec, work))
             continue
         out.layouts[printable(str(path))] = how
+        first = len(out.skipped)
         READERS[how](_open(path, how, work, naive_tz, out), spec, work, naive_tz, out)
+        if path.is_file():  # name what was skipped inside the zip as `download.zip:member`, not by our unpacked copy
+            inside = printable(str(work / "download" / file_stem(path.name)))
+            out.skipped[first:] = [Skipped(s.path.replace(inside + "/", f"{printable(str(path))}:", 1), s.why) for s in out.skipped[first:]]
     return out

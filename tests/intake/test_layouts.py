@@ -154,7 +154,9 @@ def test_a_moodle_download_grades_the_zip_inside_each_folder_and_skips_online_te
     assert by_name["Alice Correct_10001"].source.name == "my_a1.zip"
     assert by_name["Mia Stub_10002"].source.is_dir()
     assert by_name["Alice Correct_10001"].students[0].lms_id == "10001"
-    assert [s.why for s in got.skipped] == ["Moodle `onlinetext` entry (not submitted files)"]
+    assert [(s.path, s.why) for s in got.skipped] == [
+        (f"{archive}:Alice Correct_10001_assignsubmission_onlinetext_", "Moodle `onlinetext` entry (not submitted files)")
+    ]
 
 
 def test_moodle_flat_files_are_grouped_per_participant(tmp_path):
