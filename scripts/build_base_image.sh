@@ -6,8 +6,9 @@
 #   BASE_IMAGE=name:tag scripts/build_base_image.sh
 #
 # podman is set up to run containers with runc (crun fails on some cgroup v1 hosts), without
-# systemd and with open-file and process limits a sandbox allows, unless /etc/containers/containers.conf already exists. Where a registry is reachable,
-# `--build-arg BASE=python:3.11-slim-bookworm` gives the CPU image the same base instead.
+# systemd and with open-file and process limits a sandbox allows, unless
+# /etc/containers/containers.conf already exists. Where a registry is reachable, the grading
+# images can start from python:3.11-slim-bookworm instead (docker/build_image.py --base).
 set -euo pipefail
 
 BASE_IMAGE="${BASE_IMAGE:-autograder-base:bookworm}"
@@ -41,6 +42,12 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
 fi
+
+# uids podman may lend to user namespaces (`--userns=auto`): the docker runner then gives each
+# container its own, so the container's root and the submission's uid are nobody on this host
+for file in /etc/subuid /etc/subgid; do
+  grep -q '^containers:' "$file" 2>/dev/null || echo 'containers:2147483647:2147483648' >> "$file"
+done
 
 if podman image exists "$BASE_IMAGE"; then
   echo "$BASE_IMAGE already exists (podman rmi $BASE_IMAGE to rebuild it)"
