@@ -28,6 +28,8 @@ FORBIDDEN = re.compile(r"imports `([\w.]+)`; this assignment allows none")
 SYNTAX_AT = re.compile(r'File "([^"]+)", line (\d+)')
 IMPORT_FAILED = re.compile(r"Importing your `([^`]+)` failed")
 NOT_ATTEMPTED = re.compile(r"Not attempted: `([^`]+)`")
+# Notes worth a TA's eye in `why`: files missing, and a choice made among several candidates.
+CHOICE_NOTES = ("missing files", "folders hold the handout files", "zips were handed in", "uploaded more than once")
 
 
 def _first_sentence(text: str, limit: int = 100) -> str:
@@ -79,9 +81,10 @@ def why(spec: AssignmentSpec, result: SubmissionResult) -> str:
         main = _code_reason(result) or _test_reason(result)
     else:
         main = _first_sentence(result.output) or result.status
-    notes = [n for n in result.metadata.get("notes") or [] if isinstance(n, str) and n.startswith("missing files")]
+    notes = [*(result.metadata.get("notes") or []), *(result.metadata.get("intake_notes") or [])]
+    choices = [n.split(". ")[0].rstrip(".") for n in notes if isinstance(n, str) and any(k in n for k in CHOICE_NOTES)]
     late = late_from_metadata(result.metadata)
-    parts = [main, *notes[:1], late.describe(spec) if late else ""]
+    parts = [main, *choices[:2], late.describe(spec) if late else ""]
     text = "; ".join(p for p in parts if p)
     return text if len(text) <= MAX_WHY_CHARS else text[: MAX_WHY_CHARS - 3] + "..."
 

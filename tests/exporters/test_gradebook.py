@@ -94,3 +94,13 @@ def test_with_a_roster_every_student_has_one_row_and_the_missing_are_marked(triv
     assert [s.name for s in view.missing] == ["Doe, Jane", "Smith, Bob", "Lee, Ann"] and view.unmatched[0][0] is stranger
     missing = dict(zip(rows[0], gradebook_rows(spec, [], roster)[1], strict=True))
     assert (missing["status"], missing["total"], missing["why"]) == ("missing", "0", "no submission in this batch")
+
+
+def test_why_names_missing_files_and_the_choice_made_among_candidates(trivial):
+    spec = trivial.spec
+    r = _result(spec, "a", [("q1_add", "passed", ""), ("q2_mul", "passed", "")])
+    r.metadata["notes"] = ["missing files: optim.py", "2 folders hold the handout files (`a1/final/`, `a1/draft/`); graded `a1/final/`. Submit only one copy."]
+    r.metadata["intake_notes"] = ["2 zips were handed in (a.zip, b.zip); graded b.zip, the newest"]
+    assert why(spec, r) == (
+        "all tests passed; missing files: optim.py; 2 folders hold the handout files (`a1/final/`, `a1/draft/`); graded `a1/final/`"
+    )
