@@ -69,7 +69,7 @@ def train(model, data, optimizer="adam", lr=1e-3, weight_decay=0.0, augment=Fals
             loss = F.cross_entropy(logits, yb)
             loss.backward()
             opt.step()
-            history["loss"].append(float(loss))
+            history["loss"].append(float(loss.detach()))
             hits += (logits.detach().argmax(1) == yb).sum().item()
             count += yb.numel()
             if budget is not None and time.monotonic() - t0 > budget:
