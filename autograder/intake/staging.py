@@ -20,6 +20,7 @@ from typing import Any
 from autograder.intake import SubmissionError, add_note
 from autograder.intake.archive import MAX_FILE_BYTES, MAX_FILES, MAX_TOTAL_BYTES, SKIP_DIRS, is_junk, safe_extract
 from autograder.intake.bounded import BoundedFailure, Bounds, run_bounded
+from autograder.intake.layouts import choose_base, handout_name
 from autograder.intake.names import printable
 from autograder.intake.source import Chunk, definitions_only, loose_py_chunks, normalise_sources, notebook_chunks
 from autograder.spec import AssignmentSpec
@@ -89,19 +90,9 @@ def _walk_files(base: Path, notes: list[str]) -> list[Path]:
     return files
 
 
-def _find_base(folder: Path, files: list[Path], spec: AssignmentSpec) -> Path:
-    """Return the folder that holds the most handout files (a zip often wraps them in a top folder)."""
-    counts: dict[Path, int] = {}
-    wanted = set(spec.student_files)
-    for path in files:
-        if path.name in wanted:
-            counts[path.parent] = counts.get(path.parent, 0) + 1
-    return max(counts, key=lambda p: (counts[p], -len(p.parts))) if counts else folder
-
-
 def _weights_left_out(src: Path, base: Path, size: int, spec: AssignmentSpec, notes: list[str]) -> bool:
     """Return whether a declared weights file is left out (over `max_weights_mb`), with a note; note one in the wrong folder."""
-    if src.name not in spec.weight_files:
+    if handout_name(src.name, spec) not in spec.weight_files:
         return False
     if src.parent != base:
         add_note(notes, f"`{printable(src.relative_to(base).as_posix())}` is not beside your modules, so the tests will not find it; put `{src.name}` next to {spec.student_files[0]}")
@@ -112,9 +103,20 @@ def _weights_left_out(src: Path, base: Path, size: int, spec: AssignmentSpec, no
     return True
 
 
+def _handout_path(rel: Path, base: Path, spec: AssignmentSpec, notes: list[str]) -> Path:
+    """Return where a file goes: under the handout's name when only its letter case differs (`Layers.py`), with a note."""
+    name = handout_name(rel.name, spec) if len(rel.parts) == 1 else None
+    if not name or name == rel.name or (base / name).exists():
+        return rel
+    add_note(notes, f"`{printable(rel.name)}` was graded as `{name}`, the handout's name; name your files exactly as the handout does")
+    return Path(name)
+
+
 def _copy_files(source: Path, dest: Path, spec: AssignmentSpec, notes: list[str]) -> None:
     files = _walk_files(source, notes)
-    base = _find_base(source, files, spec)
+    base, note = choose_base(source, files, spec)
+    if note:
+        add_note(notes, note)
     total = 0
     for src in (f for f in files if f.is_relative_to(base)):
         size = src.stat().st_size
@@ -123,7 +125,7 @@ def _copy_files(source: Path, dest: Path, spec: AssignmentSpec, notes: list[str]
         total += size
         if size > MAX_FILE_BYTES or total > MAX_TOTAL_BYTES:
             raise SubmissionError(f"the submission is larger than {MAX_TOTAL_BYTES // 2**20} MiB or holds a file over {MAX_FILE_BYTES // 2**20} MiB; submit only your code.")
-        target = dest / src.relative_to(base)
+        target = dest / _handout_path(src.relative_to(base), base, spec, notes)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, target, follow_symlinks=False)
 
@@ -153,21 +155,22 @@ def _stage_zip(source: Path, dest: Path, spec: AssignmentSpec, notes: list[str])
 
 def _stage_into(source: Path, dest: Path, spec: AssignmentSpec) -> list[str]:
     notes: list[str] = []
+    suffix, name = source.suffix.casefold(), handout_name(source.name, spec)
     if source.is_dir():
         _copy_files(source, dest, spec, notes)
-    elif source.suffix == ".zip":
+    elif suffix == ".zip":
         _stage_zip(source, dest, spec, notes)
-    elif source.suffix == ".ipynb":
+    elif suffix == ".ipynb":
         _write_combined(notebook_chunks(source, notes), dest, spec, source.name)
         notes.append("staged from a notebook: only imports, functions, classes and constants were kept")
-    elif source.suffix == ".py" and source.name in spec.student_files:
-        shutil.copyfile(source, dest / source.name)
-    elif source.suffix == ".py":
+    elif suffix == ".py" and name in spec.student_files:
+        shutil.copyfile(source, dest / _handout_path(Path(source.name), dest, spec, notes))
+    elif suffix == ".py":
         _write_combined(loose_py_chunks(source), dest, spec, source.name)
         notes.append(f"{source.name} is not a handout file name; its definitions serve every module")
     else:
         raise SubmissionError(f"{printable(source.name)}: submit a folder, a .zip, .py files or a .ipynb notebook.")
-    for ipynb in sorted(dest.glob("*.ipynb")):
+    for ipynb in sorted(p for p in dest.iterdir() if p.suffix.casefold() == ".ipynb" and p.is_file()):
         if not all((dest / f).exists() for f in spec.student_files):
             _write_combined(notebook_chunks(ipynb, notes), dest, spec, ipynb.name)
             notes.append(f"modules missing from the folder were staged from {ipynb.name}")

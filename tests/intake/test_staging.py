@@ -242,3 +242,65 @@ def test_a_26_mb_py_of_top_level_statements_stages_in_linear_time(trivial, tmp_p
     staged = stage(path, trivial.spec, tmp_path / "s")
     assert staged.seconds < 10, staged
     assert (staged.path / "_notebook.py").read_text().count("\n") >= i
+
+
+# ---------------------------------------------------------------- several candidate folders, letter case
+
+
+STUB = "def add(a, b):\n    raise NotImplementedError('add')\n"
+
+
+def test_a_zip_with_a_draft_and_a_final_folder_grades_the_final_one_and_says_so(trivial, tmp_path):
+    archive = tmp_path / "uma.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("a1/final/arith.py", ADD + MUL)
+        zf.writestr("a1/draft/arith.py", STUB)  # written last: the newest file must not win over the name
+    staged = stage(archive, trivial.spec, tmp_path / "s")
+    assert (staged.path / "arith.py").read_text() == ADD + MUL
+    assert sorted(p.name for p in staged.path.rglob("*")) == ["arith.py"]
+    note = next(n for n in staged.notes if "folders hold the handout files" in n)
+    assert "graded `a1/final/`" in note and "`a1/draft/`" in note
+
+
+def test_a_zip_with_two_complete_folders_grades_one_and_the_note_names_it(trivial, tmp_path):
+    archive = tmp_path / "vic.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("work/v1/arith.py", ADD + MUL + "VERSION = 1\n")
+        zf.writestr("work/v2/arith.py", ADD + MUL + "VERSION = 2\n")
+    staged = stage(archive, trivial.spec, tmp_path / "s")
+    note = next(n for n in staged.notes if "folders hold the handout files" in n)
+    assert note.startswith("2 folders hold the handout files (") and "`work/v1/`" in note and "`work/v2/`" in note
+    graded = note.split("graded `work/")[1][:2]
+    assert (staged.path / "arith.py").read_text().endswith(f"VERSION = {graded[1]}\n")
+    assert note.endswith("Submit only one copy of your files.")
+
+
+def test_file_and_zip_names_differing_from_the_handout_only_in_case_are_graded_with_a_note(trivial, tmp_path):
+    archive = tmp_path / "EVE.ZIP"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Handout/Arith.py", ADD + MUL)
+    staged = stage(archive, trivial.spec, tmp_path / "s")
+    assert staged.name == "EVE" and sorted(p.name for p in staged.path.iterdir()) == ["arith.py"]
+    assert "`Arith.py` was graded as `arith.py`, the handout's name; name your files exactly as the handout does" in staged.notes
+
+
+def test_a_loose_py_in_capitals_is_the_handout_module(trivial, tmp_path):
+    path = tmp_path / "ARITH.PY"
+    path.write_text(ADD + MUL)
+    staged = stage(path, trivial.spec, tmp_path / "s")
+    assert (staged.path / "arith.py").read_text() == ADD + MUL
+    assert any("`ARITH.PY` was graded as `arith.py`" in n for n in staged.notes)
+
+
+def test_a_file_in_the_handouts_case_wins_over_one_in_another_case(trivial, make_submission, tmp_path):
+    folder = make_submission(ADD + MUL, name="wes")
+    (folder / "Arith.py").write_text(STUB)
+    staged = stage(folder, trivial.spec, tmp_path / "s")
+    assert (staged.path / "arith.py").read_text() == ADD + MUL
+    assert not any("was graded as" in n for n in staged.notes)
+
+
+def test_a_notebook_with_a_capitalised_extension_is_read(trivial, tmp_path):
+    path = _notebook(tmp_path / "xena.IPYNB", ADD, MUL)
+    staged = stage(path, trivial.spec, tmp_path / "s")
+    assert "def mul" in (staged.path / "_notebook.py").read_text()
