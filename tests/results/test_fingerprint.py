@@ -24,7 +24,6 @@ def _fingerprint(root) -> str:
     "change",
     [
         "assignments/a0_trivial/tests/hidden/test_hidden.py",  # a test
-        "assignments/a0_trivial/assignment.yaml",  # the spec (a tolerance, points, limits)
         "assignments/a0_trivial/tests/conftest.py",  # a new conftest
         "assignments/a0_trivial/conftest.py",
         "solutions/a0_trivial/arith.py",  # the reference
@@ -35,6 +34,26 @@ def test_a_change_to_anything_that_decides_a_grade_changes_the_fingerprint(cours
     path = course / change
     path.write_text((path.read_text() if path.exists() else "") + "\n# changed\n")
     assert _fingerprint(course) != before
+
+
+def _edit_spec(root, text: str) -> None:
+    path = root / "assignments/a0_trivial/assignment.yaml"
+    path.write_text(path.read_text() + text)
+
+
+def test_a_grading_value_in_the_spec_changes_the_fingerprint(course):
+    before = _fingerprint(course)
+    _edit_spec(course, "seed: 7\n")
+    assert _fingerprint(course) != before
+
+
+def test_moving_the_due_date_grace_or_late_penalty_keeps_the_fingerprint(course):
+    before = _fingerprint(course)
+    _edit_spec(course, "# a comment\n")
+    assert _fingerprint(course) == before
+    _edit_spec(course, "due: 2030-01-01T23:59:00+00:00\ngrace_minutes: 15\nlate_penalty: {per_day: 0.1, max_days: 3}\n")
+    assert find_assignment("a0_trivial", course).spec.due is not None
+    assert _fingerprint(course) == before
 
 
 def test_caches_and_the_handout_do_not_change_the_fingerprint(course):
