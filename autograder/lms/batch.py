@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from autograder.intake.roster import students_in
 from autograder.lms.roster import Roster, Student
 from autograder.results import SubmissionResult
 from autograder.results.store import READ_LIMIT_BYTES
@@ -101,7 +102,7 @@ def pair_with_roster(batch: Batch, roster: Roster | None) -> tuple[list[Entry], 
         if r.status == "grader error":
             warnings.append(f"`{r.submission}`: grader error, not exported (our fault, not the student's); regrade it first")
             continue
-        student, why = roster.find(r.submission, r.original_name) if roster else (None, "")
+        student, why = roster.match(students_in(r.metadata), r.submission, r.original_name) if roster else (None, "")
         if roster and student is None:
             warnings.append(f"`{r.submission}`: {why}")
         entries.append(Entry(r, student))

@@ -22,7 +22,7 @@ GRADESCOPE_TOP = {"score", "execution_time", "output", "visibility", "stdout_vis
 GRADESCOPE_TEST = {"name", "score", "max_score", "status", "output", "visibility", "number"}
 
 
-def make_result(name, score, *, original_name="", status="graded", graded_at="2025-03-01T10:00:00+00:00", hidden_fail=False):
+def make_result(name, score, *, original_name="", status="graded", graded_at="2025-03-01T10:00:00+00:00", hidden_fail=False, metadata=None):
     """A 10-point A1 result: q1 (5 points) passed, q2 (5 points) earns `score - 5` with a visible failure message."""
     tests = [
         TestResult(name="public/test_layers.py::test_affine_forward", question="q1", score=5, max_score=5, status="passed", outcome="passed"),
@@ -36,6 +36,7 @@ def make_result(name, score, *, original_name="", status="graded", graded_at="20
         submission=name, original_name=original_name or name, assignment="a1_mlp_numpy", assignment_version="1", status=status,
         score=score, max_score=10, execution_time=1.5, output=f"{status}: 2 passed", tests=tests, graded_at=graded_at,
         questions=[QuestionResult(id="q1", title="Layers", score=5, max_score=5), QuestionResult(id="q2", title="Loss", score=score - 5, max_score=5)],
+        metadata=metadata or {},
     )  # fmt: skip
 
 
@@ -166,6 +167,14 @@ def test_newest_result_wins_when_a_student_has_two(tmp_path, roster):
     rows = [r for r in _rows(tmp_path / "c.csv")[2:] if r[1] == "1001"]
     assert rows == [["Doe, Jane", "1001", "S-1", "doejane", "Lab 1", "9"]]
     assert any("Doe, Jane has 2 results" in w for w in report.warnings)
+
+
+def test_the_students_a_download_named_match_the_roster_whatever_the_submission_is_called(tmp_path, roster):
+    out = tmp_path / "r"
+    write_result(make_result("final_version", 8, metadata={"students": [{"lms_id": "1002", "login": "zoe.a"}]}), out)
+    report = write_canvas_csv(read_batch(out), tmp_path / "c.csv", read_roster(roster))
+    assert [r for r in _rows(tmp_path / "c.csv")[2:]] == [["Zoë Ångström", "1002", "S-2", "zoe", "Lab 2", "8"]]
+    assert not any("final_version" in w for w in report.warnings)
 
 
 def test_canvas_gradebook_export_works_as_a_roster(tmp_path):
