@@ -18,6 +18,7 @@ from autograder.intake.names import csv_cell
 from autograder.lms.batch import Batch, Entry, ExportReport, pair_with_roster
 from autograder.lms.feedback import points
 from autograder.lms.roster import Roster
+from autograder.results.lateness import final_score, late_from_metadata
 from autograder.results.store import write_atomic
 
 HEADER = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -41,11 +42,11 @@ def _identity(entry: Entry) -> list[str]:
 
 
 def canvas_rows(entries: list[Entry], column: str, max_points: float, points_row: bool = True) -> list[list[str]]:
-    """Return the header, the optional `Points Possible` row and one row per student; text cells made inert."""
+    """Return the header, the optional `Points Possible` row and one row per student (late penalty applied); text cells made inert."""
     rows = [[*HEADER, csv_cell(column)]]
     if points_row:
         rows.append(["Points Possible", "", "", "", "", points(max_points)])
-    rows += [[csv_cell(c) for c in _identity(e)] + [points(e.result.score)] for e in entries]
+    rows += [[csv_cell(c) for c in _identity(e)] + [points(final_score(e.result.score, late_from_metadata(e.result.metadata)))] for e in entries]
     return rows
 
 

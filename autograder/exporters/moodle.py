@@ -21,6 +21,7 @@ from autograder.intake.names import csv_cell
 from autograder.lms.batch import Batch, Entry, ExportReport, pair_with_roster
 from autograder.lms.feedback import feedback_summary, points
 from autograder.lms.roster import Roster
+from autograder.results.lateness import final_score, late_from_metadata
 from autograder.results.store import write_atomic
 
 HEADER = ("Identifier", "Full name", "Email address", "Grade", "Maximum Grade", "Last modified (grade)", "Feedback comments")
@@ -49,7 +50,7 @@ def _participant(entry: Entry) -> tuple[str, str, str] | None:
 
 
 def moodle_rows(entries: list[Entry], warnings: list[str]) -> list[list[str]]:
-    """Return the header and one row per result that has a participant number; warn about the others."""
+    """Return the header and one row per result that has a participant number (late penalty applied); warn about the others."""
     rows = [list(HEADER)]
     for e in entries:
         who = _participant(e)
@@ -59,7 +60,8 @@ def moodle_rows(entries: list[Entry], warnings: list[str]) -> list[list[str]]:
             continue
         number, name, email = who
         feedback = html.escape(" ".join(feedback_summary(e.result).split()), quote=False)
-        rows.append([f"Participant {csv_cell(number)}", csv_cell(name), csv_cell(email), points(e.result.score),
+        grade = final_score(e.result.score, late_from_metadata(e.result.metadata))
+        rows.append([f"Participant {csv_cell(number)}", csv_cell(name), csv_cell(email), points(grade),
                      points(e.result.max_score), e.result.graded_at, csv_cell(feedback)])  # fmt: skip
     return rows
 

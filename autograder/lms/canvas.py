@@ -30,6 +30,7 @@ from urllib3.util.retry import Retry
 from autograder.lms.batch import Entry
 from autograder.lms.feedback import feedback_summary, points
 from autograder.lms.roster import Roster, Student
+from autograder.results.lateness import final_score, late_from_metadata
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_RETRY_AFTER_S = 60.0
@@ -158,14 +159,15 @@ def _canvas_user(entry: Entry, students: Roster) -> tuple[Student | None, str]:
 
 
 def plan_upload(entries: list[Entry], students: Roster) -> tuple[list[Planned], list[tuple[str, str]]]:
-    """Return the grades to post and the results skipped because no Canvas student matches them."""
+    """Return the grades to post (late penalty applied) and the results skipped because no Canvas student matches them."""
     planned, skipped = [], []
     for e in entries:
         found, why = _canvas_user(e, students)
         if found is None:
             skipped.append((e.result.submission, why))
             continue
-        planned.append(Planned(e.result.submission, found.lms_id, found.label(), points(e.result.score), feedback_summary(e.result)))
+        grade = final_score(e.result.score, late_from_metadata(e.result.metadata))
+        planned.append(Planned(e.result.submission, found.lms_id, found.label(), points(grade), feedback_summary(e.result)))
     return planned, skipped
 
 

@@ -16,6 +16,7 @@ from autograder.lms.batch import read_batch
 from autograder.lms.feedback import feedback_summary
 from autograder.lms.roster import read_roster
 from autograder.results import QuestionResult, SubmissionResult, TestResult, write_result
+from autograder.results.lateness import Late
 
 runner = CliRunner()
 GRADESCOPE_TOP = {"score", "execution_time", "output", "visibility", "stdout_visibility", "tests"}
@@ -175,6 +176,24 @@ def test_the_students_a_download_named_match_the_roster_whatever_the_submission_
     report = write_canvas_csv(read_batch(out), tmp_path / "c.csv", read_roster(roster))
     assert [r for r in _rows(tmp_path / "c.csv")[2:]] == [["Zoë Ångström", "1002", "S-2", "zoe", "Lab 2", "8"]]
     assert not any("final_version" in w for w in report.warnings)
+
+
+LATE = {"late": Late(days=2, minutes=2000.0, penalty=0.2, source_of_time="Gradescope :created_at:").as_metadata()}
+
+
+def test_canvas_csv_sends_a_late_submissions_score_after_its_penalty(tmp_path, roster):
+    out = tmp_path / "r"
+    write_result(make_result("doejane", 7.5, metadata=LATE), out)
+    write_result(make_result("zoe", 10), out)
+    write_canvas_csv(read_batch(out), tmp_path / "c.csv", read_roster(roster))
+    assert {r[3]: r[5] for r in _rows(tmp_path / "c.csv")[2:]} == {"doejane": "6", "zoe": "10"}
+
+
+def test_moodle_csv_sends_a_late_submissions_score_after_its_penalty(tmp_path):
+    out = tmp_path / "r"
+    write_result(make_result("Jane Doe_12345", 7.5, original_name="Jane Doe_12345_assignsubmission_file_", metadata=LATE), out)
+    write_moodle_csv(read_batch(out), tmp_path / "m.csv")
+    assert [r[:5] for r in _rows(tmp_path / "m.csv")[1:]] == [["Participant 12345", "Jane Doe", "", "6", "10"]]
 
 
 def test_canvas_gradebook_export_works_as_a_roster(tmp_path):

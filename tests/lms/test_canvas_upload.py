@@ -18,6 +18,7 @@ from autograder.lms.canvas import connect, upload_grades
 from autograder.lms.feedback import feedback_summary
 from autograder.lms.roster import read_roster
 from autograder.results import QuestionResult, SubmissionResult, TestResult, write_result
+from autograder.results.lateness import Late
 
 TOKEN = "test-token-1"
 COURSE, ASSIGNMENT = "1", "7"
@@ -126,12 +127,12 @@ def fake():
     server.server_close()
 
 
-def make_result(name, score):
+def make_result(name, score, metadata=None):
     tests = [TestResult(name="hidden/test_loss.py::test_softmax_loss", question="q1", score=score, max_score=10,
                         status="passed" if score == 10 else "failed", outcome="passed" if score == 10 else "failed",
                         output="" if score == 10 else "`loss` differs from the reference.", visibility="after_published")]  # fmt: skip
     return SubmissionResult(submission=name, assignment="a1_mlp_numpy", assignment_version="1", status="graded", score=score,
-                            max_score=10, execution_time=1.0, tests=tests,
+                            max_score=10, execution_time=1.0, tests=tests, metadata=metadata or {},
                             questions=[QuestionResult(id="q1", title="Loss", score=score, max_score=10)])  # fmt: skip
 
 
@@ -180,6 +181,15 @@ def test_two_students_the_exact_requests_canvas_sees(fake, results, roster):
     ]
     assert jane == "a1_mlp_numpy: 7.5/10. Loss 7.5/10. First problem: test_softmax_loss (failed): `loss` differs from the reference."
     assert fake.submissions[1001]["score"] == 7.5 and fake.submissions[1002]["comments"][0]["comment"] == zoe
+
+
+def test_a_late_submission_is_posted_with_its_late_penalty(fake, results, roster):
+    late = Late(days=2, minutes=2000.0, penalty=0.2, source_of_time="newest file time in the Canvas download")
+    write_result(make_result("doejane", 7.5, metadata={"late": late.as_metadata()}), results)
+    summary = upload(fake, results, roster)
+    assert summary.sent == ["doejane", "zoe"]
+    assert [dict(form)["submission[posted_grade]"] for *_, form in fake.requests("PUT")] == ["6", "10"]
+    assert fake.submissions[1001]["score"] == 6.0
 
 
 def test_a_rerun_sends_nothing_new_and_never_repeats_a_comment(fake, results, roster):
