@@ -430,14 +430,6 @@ class ExportFormat(StrEnum):
 EXPORT_DEFAULTS = {"canvas-csv": "canvas-grades.csv", "moodle-csv": "moodle-grades.csv", "gradescope": "gradescope"}
 
 
-def _lms_fail(message: str) -> typer.Exit:
-    """Print one unwrapped error line (brackets intact) and return the exit to raise."""
-    from rich.markup import escape
-
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
-
-
 def _say(kind: str, lines: list[str]) -> None:
     """Print warnings (or any lines) to stderr with their brackets intact."""
     from rich.markup import escape
@@ -455,7 +447,7 @@ def _read_for_lms(results: Path, roster_path: Path | None) -> tuple[object, obje
         batch = read_batch(results)
         roster = read_roster(roster_path) if roster_path else None
     except (BatchError, RosterError) as exc:
-        raise _lms_fail(str(exc)) from None
+        raise _fail(str(exc)) from None
     _say("warning", batch.warnings)
     return batch, roster
 
@@ -488,7 +480,7 @@ def export(
         else:
             written = write_gradescope_folders(batch, target)
     except OSError as exc:
-        raise _lms_fail(f"cannot write {target}: {exc.strerror or exc}; choose another --out.") from None
+        raise _fail(f"cannot write {target}: {exc.strerror or exc}; choose another --out.") from None
     _say("warning", written.warnings)
     unit = "submissions" if to == ExportFormat.gradescope else "students"
     console.print(f"{to.value}: {written.rows} {unit} in {escape(str(written.path))}", highlight=False)
@@ -501,7 +493,7 @@ app.add_typer(upload_app, name="upload")
 def _canvas_token(token_env: str) -> str:
     token = os.environ.get(token_env, "").strip()
     if not token:
-        raise _lms_fail(f"no Canvas token: the environment variable {token_env} is not set. Create an access token in Canvas "
+        raise _fail(f"no Canvas token: the environment variable {token_env} is not set. Create an access token in Canvas "
                     "(Account > Settings > New access token) and export it, or name another variable with --token-env. Nothing was sent.")  # fmt: skip
     return token
 
@@ -537,7 +529,7 @@ def upload_canvas(
     try:
         from autograder.lms.canvas import CanvasUploadError, connect, upload_grades
     except ImportError:
-        raise _lms_fail("the Canvas upload needs canvasapi: install the `lms` extra (pip install 'canvasapi>=3.0').") from None
+        raise _fail("the Canvas upload needs canvasapi: install the `lms` extra (pip install 'canvasapi>=3.0').") from None
     from autograder.lms.batch import pair_with_roster
 
     batch, people = _read_for_lms(results, roster)
@@ -549,7 +541,7 @@ def upload_canvas(
         summary = upload_grades(connect(url, token), url, course, assignment, entries, dry_run=dry_run, token_env=token_env,
                                 on_step=lambda name, state, why: console.print(f"{state}: {escape(name)}", highlight=False))  # fmt: skip
     except CanvasUploadError as exc:
-        raise _lms_fail(str(exc)) from None
+        raise _fail(str(exc)) from None
     _print_upload(summary, course, assignment, dry_run)
     if summary.failed:
         raise typer.Exit(code=1)
