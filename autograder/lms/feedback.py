@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from autograder.intake.names import truncate
 from autograder.results import SubmissionResult, TestResult
+from autograder.results.lateness import final_score, late_from_metadata
 
 MAX_MESSAGE_CHARS = 300  # the first failure's message, in the comment
 MAX_COMMENT_CHARS = 1500
@@ -32,7 +33,11 @@ def _first_problem(tests: list[TestResult]) -> str:
 
 def feedback_summary(result: SubmissionResult) -> str:
     """Return a few sentences for the student: total, each question's points, the first visible failure."""
-    head = f"{result.assignment}: {points(result.score)}/{points(result.max_score)}"
+    late = late_from_metadata(result.metadata)
+    final = final_score(result.score, late)
+    head = f"{result.assignment}: {points(final)}/{points(result.max_score)}"
+    if late and late.penalty > 0:
+        head += f" after a {late.penalty:.0%} late penalty ({points(result.score)} before)"
     if result.status != "graded":
         head += f" ({result.status}: {truncate(' '.join(result.output.split()), MAX_MESSAGE_CHARS)})"
     questions = "; ".join(f"{q.title or q.id} {points(q.score)}/{points(q.max_score)}" for q in result.questions)

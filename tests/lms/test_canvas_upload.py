@@ -190,6 +190,8 @@ def test_a_late_submission_is_posted_with_its_late_penalty(fake, results, roster
     assert summary.sent == ["doejane", "zoe"]
     assert [dict(form)["submission[posted_grade]"] for *_, form in fake.requests("PUT")] == ["6", "10"]
     assert fake.submissions[1001]["score"] == 6.0
+    comment = dict(fake.requests("PUT")[0][-1])["comment[text_comment]"]
+    assert ": 6/10 after a 20% late penalty (7.5 before)." in comment
 
 
 def test_a_rerun_sends_nothing_new_and_never_repeats_a_comment(fake, results, roster):
