@@ -5,9 +5,10 @@
     python docker/build_image.py cpu --wheels             # no network in the build: a local wheelhouse
 
 The build context is small: the Dockerfile, docker/'s entry point and requirements, the engine's
-source (pyproject.toml, README.md, autograder/) and, with --wheels, docker/wheels/ filled by
-`pip download` on this machine (same Python minor version and platform as the image). Its
-content hash names the build (`--tag-by-hash`), so an unchanged checkout is never rebuilt.
+source (pyproject.toml, README.md, autograder/) and, with --wheels, the wheels `pip download`
+put in docker/wheels/<kind>/ on this machine (same Python minor version and platform as the
+image). Its content hash names the build (`--tag-by-hash`), so an unchanged checkout is never
+rebuilt.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def context_files(kind: str) -> dict[str, Path]:
     return files
 
 
-def wheel_files() -> list[Path]:
-    return sorted(p for p in WHEELS.glob("*.whl"))
+def wheel_files(kind: str) -> list[Path]:
+    """Return the wheels downloaded for the `kind` image (docker/wheels/<kind>/)."""
+    return sorted((WHEELS / kind).glob("*.whl"))
 
 
 def content_hash(kind: str, base: str, wheels: bool) -> str:
@@ -51,16 +53,16 @@ def content_hash(kind: str, base: str, wheels: bool) -> str:
     h = hashlib.sha256(f"{kind}\0{base}\0".encode())
     for name, path in context_files(kind).items():
         h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    for wheel in wheel_files() if wheels else []:
+    for wheel in wheel_files(kind) if wheels else []:
         h.update(wheel.name.encode() + b"\0")
     return h.hexdigest()
 
 
 def fill_wheelhouse(kind: str) -> float:
-    """Download the image's wheels into docker/wheels with this machine's pip; return the seconds it took."""
+    """Download the image's wheels into docker/wheels/<kind> with this machine's pip; return the seconds it took."""
     start = time.perf_counter()
-    WHEELS.mkdir(exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "-d", str(WHEELS),
+    (WHEELS / kind).mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "-d", str(WHEELS / kind),
            TORCH[kind], "-r", str(DOCKER / "requirements.txt")]  # fmt: skip
     subprocess.run(cmd, check=True)
     return time.perf_counter() - start
@@ -80,7 +82,7 @@ def _lay_out(kind: str, folder: Path, wheels: bool) -> None:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, folder / name)
     (folder / "docker" / "wheels").mkdir(parents=True, exist_ok=True)
-    for wheel in wheel_files() if wheels else []:
+    for wheel in wheel_files(kind) if wheels else []:
         try:
             os.link(wheel, folder / "docker" / "wheels" / wheel.name)
         except OSError:
@@ -92,10 +94,10 @@ def default_base() -> str:
     return LOCAL_BASE if image_exists(LOCAL_BASE) else REGISTRY_BASE
 
 
-def build(kind: str, tag: str, base: str | None = None, wheels: bool = False, quiet: bool = True) -> float:
+def build(kind: str, tag: str, base: str | None = None, wheels: bool = False, quiet: bool = True, extra: tuple[str, ...] = ()) -> float:
     """Build the `kind` image as `tag`; return the seconds it took. With `wheels`, pip reads only docker/wheels."""
     base = base or default_base()
-    args = ["--build-arg", f"BASE={base}", "--build-arg", f"TORCH={TORCH[kind]}"]
+    args = ["--build-arg", f"BASE={base}", "--build-arg", f"TORCH={TORCH[kind]}", *extra]
     if wheels:
         args += ["--build-arg", "PIP_NO_INDEX=1"]
     start = time.perf_counter()
@@ -133,7 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     name = args.tag or f"autograder-{args.kind}"
     if args.wheels:
-        print(f"wheelhouse: {fill_wheelhouse(args.kind):.0f} s ({len(wheel_files())} wheels in {WHEELS})")
+        print(f"wheelhouse: {fill_wheelhouse(args.kind):.0f} s ({len(wheel_files(args.kind))} wheels in {WHEELS / args.kind})")
     if args.tag_by_hash:
         tag, seconds = build_cached(args.kind, name, args.base, args.wheels)
     else:

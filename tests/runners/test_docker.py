@@ -246,7 +246,7 @@ def image(engine: str) -> str:
     """Return the CPU grading image of this checkout, building it (from a local wheelhouse) when absent."""
     from autograder.results.fingerprint import engine_identity
 
-    if not BUILD.wheel_files():
+    if not BUILD.wheel_files("cpu"):
         try:
             BUILD.fill_wheelhouse("cpu")
         except subprocess.CalledProcessError as exc:
