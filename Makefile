@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH_PINS) || $(BIN)/pip install --quiet torch torchvision
+	$(BIN)/pip uninstall --quiet --yes autograder 2>/dev/null || true  # the distribution's earlier name, on an older .venv
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
