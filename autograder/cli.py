@@ -19,6 +19,7 @@ from autograder.results import SubmissionResult
 from autograder.spec import SpecError
 
 if TYPE_CHECKING:
+    from autograder.check import CheckReport
     from autograder.grade import BatchReport
 
 
@@ -138,20 +139,67 @@ def validate(
     console.print(f"[green]{a.id} is valid.")
 
 
+def _check_table(report: CheckReport) -> Table:
+    """Points per question from the public tests; a question with none says it is graded by hidden tests only."""
+    from autograder.check import HIDDEN_ONLY
+
+    result = report.result
+    table = Table(title=f"{escape(result.assignment)}: {escape(result.submission)} (public tests)")
+    for col in ("question", "title", "points"):
+        table.add_column(col)
+    hidden = set(report.hidden_only)
+    for q in result.questions:
+        points = f"[dim]{HIDDEN_ONLY} ({q.max_score:g})[/]" if q.id in hidden else f"{q.score:g} / {q.max_score:g}"
+        table.add_row(escape(q.id), escape(q.title), points)
+    public_max = sum(q.max_score for q in result.questions if q.id not in hidden)
+    table.add_row("", "[bold]total of the publicly tested questions", f"[bold]{result.score:g} / {public_max:g}")
+    return table
+
+
+def _print_submission(report: CheckReport) -> None:
+    """Say what the grader will see in the submission: its files, notes, missing files, written answers."""
+    say = lambda text: console.print(text, highlight=False, markup=False, soft_wrap=True)  # noqa: E731
+    say(f"{report.submission.name if report.submission else 'Your submission'}, read as the grader reads it:")
+    say(f"  files: {', '.join(report.staged_files) or 'none'}")
+    for note in report.notes:
+        say(f"  note: {note}")
+    if report.missing:
+        say(f"  missing: {', '.join(report.missing)}. Their tests fail unless other files define the same names; add them and check again.")
+    empty = [k for k, v in report.written_answers.items() if not v]
+    if report.written_answers:
+        say(f"  written answers: {len(report.written_answers)} in the notebook" + (f", still empty: {', '.join(empty)}" if empty else ""))
+    else:
+        say("  written answers: none (no notebook with `written-answer` cells in it); add the notebook if your course asks for them")
+
+
 @app.command()
 def check(
     assignment: str | None = typer.Argument(None, help="Assignment id; omit inside a handout folder."),
     folder: Path = typer.Option(Path("."), "--folder", "-f", help="Your handout folder with your modules."),
+    submission: Path | None = typer.Option(
+        None, "--submission", "-s",
+        help="The zip (or folder, .py or .ipynb) you are about to submit: read it as the grader does and run the public tests on that copy.",
+    ),
 ) -> None:
-    """Run the public tests on your code and show points per question, with hints."""
+    """Run the public tests on your code: points per question, a hint per failure; exit 1 while a public test fails."""
+    from autograder.check import HIDDEN_ONLY
     from autograder.check import check as run_check
 
     try:
-        result = run_check(assignment, folder)
+        report = run_check(assignment, folder, submission)
     except (SpecError, SubmissionError) as exc:
         raise _fail(str(exc)) from None
-    _print_feedback(result)
-    console.print("Hidden tests check more (gradients, optimizers, accuracy); passing these is a first step.")
+    console.print(_check_table(report))
+    for t in report.failed:
+        console.print(f"[bold]{escape(t.name)}[/] [yellow]{escape(t.outcome)}[/]", highlight=False)
+        console.print(f"  {t.output.strip()}".replace("\n", "\n  "), highlight=False, markup=False)
+    console.print(report.result.output, highlight=False, markup=False)
+    if submission is not None:
+        _print_submission(report)
+    if report.hidden_only:
+        console.print(f"No public test for {', '.join(report.hidden_only)}: {HIDDEN_ONLY}, after you submit.", highlight=False, markup=False)
+    console.print("Hidden tests grade more than these public ones: passing them is a first step.", highlight=False)
+    raise typer.Exit(code=report.exit_code)
 
 
 @app.command()
