@@ -1,20 +1,18 @@
 """Build the A1 handout notebook, student_templates/a1_mlp_numpy/a1_mlp_numpy.ipynb.
 
 Run from anywhere: ``python scripts/build_a1_notebook.py``. The notebook is
-written without outputs; it imports the student's modules from its own folder.
+written without outputs; it imports the student's modules from its own folder,
+runs top to bottom with the stubs (saying which function to write next), and
+its written answers are cells tagged `written-answer` (see handout_cells.py).
 """
 
 from pathlib import Path
 
 import nbformat
+from handout_cells import answer_cells, guard_cells, guarded, summary_cells
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-OUT = (
-    Path(__file__).resolve().parent.parent
-    / "student_templates"
-    / "a1_mlp_numpy"
-    / "a1_mlp_numpy.ipynb"
-)
+OUT = Path(__file__).resolve().parent.parent / "student_templates" / "a1_mlp_numpy" / "a1_mlp_numpy.ipynb"
 
 CELLS = [
     new_markdown_cell(
@@ -42,8 +40,7 @@ backward function takes `(dout, cache)` and returns the gradient with respect
 to each input."""
     ),
     new_markdown_cell(
-        "## Settings\n\nSmall enough to run in seconds on a laptop CPU. "
-        "Raise `EPOCHS` or `HIDDEN` once everything works."
+        "## Settings\n\nSmall enough to run in seconds on a laptop CPU. Raise `EPOCHS` or `HIDDEN` once everything works."
     ),
     new_code_cell(
         """import os
@@ -68,6 +65,7 @@ from train import train
 
 np.set_printoptions(precision=4, suppress=True)"""
     ),
+    *guard_cells(),
     new_markdown_cell(
         """## Data
 
@@ -75,7 +73,7 @@ np.set_printoptions(precision=4, suppress=True)"""
 flattened to 784 values in 0..255, **sorted by label**. We shuffle the rows
 (otherwise the validation set would hold only nines) and scale to [0, 1]."""
     ),
-    new_code_cell(
+    guarded(
         """X, y = mnist_data()
 perm = np.random.default_rng(SEED).permutation(len(X))
 X = X[perm].astype(np.float64) / 255.0
@@ -109,7 +107,7 @@ of the hidden layers get a gradient of exactly zero: batch normalisation
 subtracts the mean, which cancels them. Their relative error is then a ratio of
 two round-off errors and means nothing.)"""
     ),
-    new_code_cell(
+    guarded(
         """rng = np.random.default_rng(0)
 x = rng.standard_normal((4, 2, 3))  # affine layers flatten everything after the batch axis
 w = rng.standard_normal((6, 5))
@@ -124,7 +122,7 @@ print(f"softmax loss {loss:.4f} (about log(10) = {np.log(10):.4f} for tiny score
 big_loss, _ = softmax_cross_entropy(np.array([[1e4, 0.0, -1e4]]), np.array([1]))
 print("loss for logits of 1e4 (must be finite):", big_loss)"""
     ),
-    new_code_cell(
+    guarded(
         """def rel_error(a, b):
     \"\"\"Relative error of two arrays, on their norms.\"\"\"
     return np.linalg.norm(a - b) / max(1e-12, np.linalg.norm(a) + np.linalg.norm(b))
@@ -164,10 +162,11 @@ for name in sorted(small.params):
         """## Train a network
 
 One hidden layer, Adam. `train` keeps the parameters of the epoch with the
-best validation accuracy. With the defaults expect roughly 90% validation
+best validation accuracy. Epochs are printed and plotted from 1; `history["best_epoch"]`
+counts from 0, so epoch `best_epoch + 1` is the one kept. With the defaults expect roughly 90% validation
 accuracy in a few seconds."""
     ),
-    new_code_cell(
+    guarded(
         """model = MLP(HIDDEN, activation="relu", init="he", seed=SEED)
 history = train(
     model,
@@ -180,10 +179,11 @@ history = train(
     verbose=True,
 )
 val_acc = np.mean(model.predict(data["X_val"]) == data["y_val"])
-print(f"best val acc {history['best_val_acc']:.3f} at epoch {history['best_epoch']}; "
-      f"restored model: {val_acc:.3f}")"""
+best = history["best_epoch"]  # counted from 0, like train's loop; the epoch lines above count from 1
+print(f"best val acc {history['best_val_acc']:.3f} at epoch {best + 1} of {history['epochs_run']} "
+      f"(history['best_epoch'] = {best}); restored model: {val_acc:.3f}")"""
     ),
-    new_code_cell(
+    guarded(
         """fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.5))
 ax1.plot(history["loss_history"], lw=0.8)
 ax1.set_xlabel("iteration")
@@ -192,7 +192,8 @@ ax1.set_title("Loss")
 epochs = np.arange(1, history["epochs_run"] + 1)
 ax2.plot(epochs, history["train_acc_history"], "o-", label="train")
 ax2.plot(epochs, history["val_acc_history"], "o-", label="val")
-ax2.set_xlabel("epoch")
+ax2.axvline(history["best_epoch"] + 1, color="grey", ls="--", lw=1, label="best epoch (kept)")
+ax2.set_xlabel("epoch (from 1, as printed while training)")
 ax2.set_ylabel("accuracy")
 ax2.set_title("Accuracy")
 ax2.legend()
@@ -204,7 +205,7 @@ plt.show()"""
 Same network, same data, same number of epochs, same seed; each rule gets a
 learning rate in its usual range (the adaptive methods want smaller ones)."""
     ),
-    new_code_cell(
+    guarded(
         """RULES = {
     "sgd": 1e-1,
     "sgd_momentum": 1e-2,
@@ -242,21 +243,27 @@ ax2.set_ylabel("validation accuracy")
 ax2.legend()
 plt.show()"""
     ),
-    new_markdown_cell(
-        """### Questions
-
-1. Rank the update rules by how fast the training loss falls. Which ones
-   reach the lowest loss within the budget, and why do you think the adaptive
-   methods (Adagrad, RMSProp, Adam) behave differently from SGD early on?
-2. Adagrad's effective learning rate only ever shrinks. Do you see that in its
-   curve? What would happen with many more epochs?
-3. Try `activation="sigmoid"` with `init="he"` and with `init="xavier"`, and
-   `use_batchnorm=True`. What changes, and why?
-
-**Your answer:**
-
-_Write your comments here._"""
+    *answer_cells(
+        [
+            (
+                "a1_w1_rule_speed",
+                "Rank the update rules by how fast the training loss falls. Which ones reach the lowest "
+                "loss within the budget, and why do you think the adaptive methods (Adagrad, RMSProp, Adam) "
+                "behave differently from SGD early on?",
+            ),
+            (
+                "a1_w2_adagrad",
+                "Adagrad's effective learning rate only ever shrinks. Do you see that in its curve? "
+                "What would happen with many more epochs?",
+            ),
+            (
+                "a1_w3_sigmoid_init",
+                'Try `activation="sigmoid"` with `init="he"` and with `init="xavier"`, and '
+                "`use_batchnorm=True`. What changes, and why?",
+            ),
+        ]
     ),
+    *summary_cells(),
 ]
 
 

@@ -1,12 +1,15 @@
 """Build the A2 handout notebook, student_templates/a2_autodiff/a2_autodiff.ipynb.
 
 Run from anywhere: ``python scripts/build_a2_notebook.py``. The notebook is
-written without outputs; it imports the student's modules from its own folder.
+written without outputs; it imports the student's modules from its own folder,
+runs top to bottom with the stubs (saying which function to write next), and
+its written answers are cells tagged `written-answer` (see handout_cells.py).
 """
 
 from pathlib import Path
 
 import nbformat
+from handout_cells import answer_cells, guard_cells, guarded, summary_cells
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 OUT = Path(__file__).resolve().parent.parent / "student_templates" / "a2_autodiff" / "a2_autodiff.ipynb"
@@ -57,6 +60,7 @@ from train import compare_activations, train
 
 np.set_printoptions(precision=4, suppress=True)"""
     ),
+    *guard_cells(),
     new_markdown_cell(
         """## Check your operations by finite differences
 
@@ -65,7 +69,7 @@ np.set_printoptions(precision=4, suppress=True)"""
 float64; `1e-2` or more means a bug. Each check builds a small expression, reduces it to a
 single number with a fixed random weighting, and compares every leaf's `grad`."""
     ),
-    new_code_cell(
+    guarded(
         """def rel_error(a, b):
     \"\"\"Relative error of two arrays, on their norms.\"\"\"
     return np.linalg.norm(a - b) / max(1e-12, np.linalg.norm(a) + np.linalg.norm(b))
@@ -120,7 +124,7 @@ check("shared: h * h + h, h = a*b", lambda a, b: (lambda h: h * h + h)(a * b), (
 Any operation can be written as a `Function` with its own forward and backward, which is
 how your `ReLU` works. Here is `Square`; try writing `Sin` the same way and check it."""
     ),
-    new_code_cell(
+    guarded(
         """class Square(Function):
     @staticmethod
     def forward(ctx, x):
@@ -141,7 +145,7 @@ check("Square", lambda a: Square.apply(a), (3, 4))"""
 A recursive walk of the graph needs one Python frame per tensor and fails past about a
 thousand; yours must not."""
     ),
-    new_code_cell(
+    guarded(
         """x = Tensor(np.array([1.5, -2.0]), requires_grad=True)
 y = x
 for _ in range(10_000):
@@ -155,7 +159,7 @@ print("grad", x.grad, "expected", 1.0001**10_000)"""
 scikit-learn ships 1,797 real 8x8 digits, with pixel values 0..16. We scale them to
 [0, 1] and keep 300 for validation."""
     ),
-    new_code_cell(
+    guarded(
         """X, y = load_digits(return_X_y=True)
 X = X / 16.0
 order = np.random.default_rng(SEED).permutation(len(X))
@@ -172,7 +176,7 @@ for ax, img, label in zip(axes, data["X_train"], data["y_train"]):
 plt.show()"""
     ),
     new_markdown_cell("## Train a network\n\nOne hidden layer of 64 ReLU units, plain SGD."),
-    new_code_cell(
+    guarded(
         """model = MLP([64, *HIDDEN, 10], activation="relu", seed=SEED)
 history = train(model, data, epochs=EPOCHS, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, seed=SEED)
 print(f"validation accuracy after {EPOCHS} epochs: {history['val_acc'][-1]:.3f}")
@@ -194,7 +198,7 @@ plt.show()"""
 
 Same data, same initial weights, same order of batches: only the activation differs."""
     ),
-    new_code_cell(
+    guarded(
         """histories = compare_activations(data, [64, *HIDDEN, 10], epochs=EPOCHS, batch_size=BATCH_SIZE,
                                 learning_rate=LEARNING_RATE, seed=SEED)
 
@@ -219,22 +223,23 @@ ax2.set_ylabel("validation accuracy")
 ax2.legend()
 plt.show()"""
     ),
-    new_markdown_cell(
-        """### Questions
-
-1. Which activation lowers the loss faster early on, and which ends higher after the same
-   number of epochs? Explain it with the size of the gradient each one passes back: what is
-   the largest value sigmoid's derivative can take, and ReLU's?
-2. Try `HIDDEN = [64, 64, 64]`. Does the gap between the two activations grow? Why would it
-   grow with depth?
-3. Your `backward()` visits each tensor once, after every tensor computed from it. What goes
-   wrong with a plain depth-first recursion on the deep graph above, and what would go wrong
-   if a tensor passed its gradient on before all of its consumers had added theirs?
-
-**Your answer:**
-
-_Write your comments here._"""
+    *answer_cells(
+        [
+            (
+                "a2_w1_activation_gradients",
+                "Which activation lowers the loss faster early on, and which ends higher after the same number of epochs? Explain it with the size of the gradient each one passes back: what is the largest value sigmoid's derivative can take, and ReLU's?",
+            ),
+            (
+                "a2_w2_depth",
+                "Try `HIDDEN = [64, 64, 64]`. Does the gap between the two activations grow? Why would it grow with depth?",
+            ),
+            (
+                "a2_w3_backward_order",
+                "Your `backward()` visits each tensor once, after every tensor computed from it. What goes wrong with a plain depth-first recursion on the deep graph above, and what would go wrong if a tensor passed its gradient on before all of its consumers had added theirs?",
+            ),
+        ]
     ),
+    *summary_cells(),
 ]
 
 

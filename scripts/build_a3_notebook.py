@@ -1,12 +1,15 @@
 """Build the A3 handout notebook, student_templates/a3_cnn/a3_cnn.ipynb.
 
 Run from anywhere: ``python scripts/build_a3_notebook.py``. The notebook is
-written without outputs; it imports the student's modules from its own folder.
+written without outputs; it imports the student's modules from its own folder,
+runs top to bottom with the stubs (saying which function to write next), and
+its written answers are cells tagged `written-answer` (see handout_cells.py).
 """
 
 from pathlib import Path
 
 import nbformat
+from handout_cells import answer_cells, guard_cells, guarded, summary_cells
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 OUT = Path(__file__).resolve().parent.parent / "student_templates" / "a3_cnn" / "a3_cnn.ipynb"
@@ -59,6 +62,7 @@ torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
 np.set_printoptions(precision=4, suppress=True)
 print("device:", DEVICE)"""
     ),
+    *guard_cells(),
     new_markdown_cell(
         """## 1. Convolution and max pooling by hand
 
@@ -66,7 +70,7 @@ print("device:", DEVICE)"""
 agree to about `1e-12`. A numerical gradient, the centred difference
 `(f(x + h) - f(x - h)) / 2h`, checks the backward passes one entry at a time."""
     ),
-    new_code_cell(
+    guarded(
         """rng = np.random.default_rng(SEED)
 x = rng.standard_normal((2, 3, 7, 6))
 w = rng.standard_normal((4, 3, 3, 3))
@@ -85,7 +89,7 @@ out_t.backward(torch.tensor(dout))
 for name, mine, theirs in (("dx", dx, xt.grad), ("dw", dw, wt.grad), ("db", db, bt.grad)):
     print(f"{name}, max difference to torch:", np.abs(mine - theirs.numpy()).max())"""
     ),
-    new_code_cell(
+    guarded(
         """def numeric_grad(f, x, h=1e-6):
     \"\"\"Centred-difference gradient of the scalar function f() with respect to x (changed in place).\"\"\"
     grad = np.zeros_like(x)
@@ -118,7 +122,7 @@ print("max pool dx vs numeric:", np.abs(maxpool_backward(dpool, pool_cache) - nu
 gives MNIST digits padded to 32x32 and repeated in three channels: the same
 shapes, an easier problem."""
     ),
-    new_code_cell(
+    guarded(
         """from autograder.data import load_cifar10
 
 split = load_cifar10(seed=SEED, n_train=N_TRAIN)
@@ -145,7 +149,7 @@ plt.show()"""
 Global pooling makes the classifier independent of the image size: the same
 network maps 24x24, 28x28, 32x32 and 40x40 images to ten scores."""
     ),
-    new_code_cell(
+    guarded(
         """torch.manual_seed(SEED)
 model = SmallCNN(pool="max")
 print(f"SmallCNN: {count_parameters(model):,} parameters")
@@ -160,7 +164,7 @@ for size in (24, 28, 32, 40):
 would take too long; the grader gives your `train` one, so make sure it is
 respected."""
     ),
-    new_code_cell(
+    guarded(
         """torch.manual_seed(SEED)
 model = SmallCNN(pool="max")
 history = train(model, data, optimizer="adam", lr=3e-3, weight_decay=1e-4, augment=False, epochs=EPOCHS,
@@ -185,7 +189,7 @@ plt.show()"""
 
 The test images framed by zeros (40x40), cropped (28x28) and resized (24x24)."""
     ),
-    new_code_cell(
+    guarded(
         """variants = {
     "32x32 (trained)": X_test,
     "40x40, framed by zeros": F.pad(X_test, (4, 4, 4, 4)),
@@ -201,7 +205,7 @@ for name, images in variants.items():
 The same network, the same initial weights, the same batches; each optimizer
 with a learning rate in its usual range."""
     ),
-    new_code_cell(
+    guarded(
         """LRS = {"sgd": 0.05, "adam": 0.002}
 histories = compare_optimizers(data, lrs=LRS, model_kwargs={"pool": "max"}, epochs=EPOCHS, batch_size=BATCH_SIZE,
                                device=DEVICE, seed=SEED)
@@ -225,24 +229,27 @@ ax2.set_ylabel("validation accuracy")
 ax2.legend()
 plt.show()"""
     ),
-    new_markdown_cell(
-        """### Questions
-
-1. Which optimizer lowers the training loss faster at first, and which one is
-   ahead after the last epoch? Try two other learning rates for each: how
-   sensitive is each optimizer to its learning rate?
-2. Train with `pool="mean"` instead of `"max"` and compare the accuracy on the
-   40x40 framed images. Why does the zero frame hurt one pooling more than the
-   other?
-3. Train with `augment=True`. What changes in the gap between training and
-   validation accuracy, and why?
-4. Your `conv_forward` and `F.conv2d` compute the same numbers. Time both on a
-   batch of 64 CIFAR-sized images: where does the difference come from?
-
-**Your answer:**
-
-_Write your comments here._"""
+    *answer_cells(
+        [
+            (
+                "a3_w1_optimizers",
+                "Which optimizer lowers the training loss faster at first, and which one is ahead after the last epoch? Try two other learning rates for each: how sensitive is each optimizer to its learning rate?",
+            ),
+            (
+                "a3_w2_pooling",
+                'Train with `pool="mean"` instead of `"max"` and compare the accuracy on the 40x40 framed images. Why does the zero frame hurt one pooling more than the other?',
+            ),
+            (
+                "a3_w3_augmentation",
+                "Train with `augment=True`. What changes in the gap between training and validation accuracy, and why?",
+            ),
+            (
+                "a3_w4_speed",
+                "Your `conv_forward` and `F.conv2d` compute the same numbers. Time both on a batch of 64 CIFAR-sized images: where does the difference come from?",
+            ),
+        ]
     ),
+    *summary_cells(),
 ]
 
 
