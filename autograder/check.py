@@ -78,9 +78,13 @@ def _locate(assignment_id: str | None, folder: Path) -> tuple[AssignmentSpec, Pa
     raise SpecError(f"no {SPEC_FILENAME} in {folder} or above: run this inside your handout folder, or name the assignment.")
 
 
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
 def _needs(spec: AssignmentSpec) -> None:
     """Raise `MissingExtra` when the assignment's framework is not installed here."""
-    if spec.framework == "torch" and importlib.util.find_spec("torch") is None:
+    if spec.framework == "torch" and not _installed("torch"):
         raise MissingExtra(TORCH_MISSING.format(id=spec.id))
 
 

@@ -193,8 +193,8 @@ autograder check       # the same tests, points per question and a hint per fail
 
 {_questions_table(assignment)}
 
-The hidden tests grade more than the public ones (for example gradients by finite differences and
-accuracy on held-out data under a time budget): passing the public tests is a first step.
+The hidden tests, run when you submit, check more than these public ones; a question without
+public tests is graded by them only. Passing the public tests is a first step.
 """
 
 
