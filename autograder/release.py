@@ -49,6 +49,21 @@ if importlib.util.find_spec("autograder") is None:  # checked without importing,
 pytest_plugins = ["autograder.referee.plugin"]
 '''
 
+CONFTEST_TORCH = f'''
+if importlib.util.find_spec("torch") is None:
+    raise SystemExit(
+        "{{id}} is a PyTorch assignment and PyTorch is not installed here. "
+        "In this folder run `pip install -r {REQUIREMENTS}`, then `pytest` again."
+    )
+'''
+
+# The extra of this distribution that brings each optional module, for messages about a missing one.
+MODULE_EXTRAS = {
+    "torch": "torch", "torchvision": "torch", "matplotlib": "notebook", "jupyterlab": "notebook",
+    "mlxtend": "grading", "sklearn": "grading", "libcst": "grading", "hypothesis": "grading", "nbformat": "grading",
+    "nbclient": "grading", "otter": "otter", "canvasapi": "lms", "docker": "docker",
+}  # fmt: skip
+
 TORCH_NOTE = """
 PyTorch is the largest part of it. Without an NVIDIA GPU, a CPU-only build is several times smaller:
 install it first as PyTorch's "Get Started" page shows for your system, then run the command above."""
@@ -253,6 +268,16 @@ def readme_text(assignment: Assignment) -> str:
     return intro + "\n" + handout_sections(assignment)
 
 
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """Return a one-line message naming the extra to install for a missing optional module, or None if no extra brings it."""
+    module = (exc.name or "").split(".")[0]
+    extra = MODULE_EXTRAS.get(module)
+    if extra is None:
+        return None
+    return (f"this command needs `{module}`, which is not installed here: install the `{extra}` extra, "
+            f"pip install '{DISTRIBUTION}[{extra}]' (in the course's checkout: pip install -e '.[{extra}]').")  # fmt: skip
+
+
 def written_answers(notebook: Path) -> dict[str, str]:
     """Return {answer id: text} from a notebook's markdown cells tagged `written-answer`; an unreadable notebook gives {}."""
     try:
@@ -294,7 +319,8 @@ def _handout_files(assignment: Assignment, wheel: Path) -> dict[str, bytes]:
     files[f"{root}/{SPEC_FILENAME}"] = (assignment.folder / SPEC_FILENAME).read_bytes()
     extra = assignment.folder / "conftest.py"
     body = extra.read_text(encoding="utf-8") if extra.is_file() else ""
-    files[f"{root}/conftest.py"] = (CONFTEST_HEADER + "\n\n" + body).encode()
+    header = CONFTEST_HEADER + (CONFTEST_TORCH.format(id=spec.id) if spec.framework == "torch" else "")
+    files[f"{root}/conftest.py"] = (header + "\n\n" + body).encode()
     files[f"{root}/pytest.ini"] = PYTEST_INI.encode()
     files[f"{root}/{README_NAME}"] = readme_text(assignment).encode()
     files[f"{root}/{REQUIREMENTS}"] = requirements_text(spec).encode()

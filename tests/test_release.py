@@ -21,6 +21,7 @@ from autograder.release import (
     WRITTEN_ANSWER_TAG,
     build_handout,
     engine_wheel,
+    missing_extra,
     written_answers,
     written_answers_in,
 )
@@ -240,3 +241,15 @@ def test_the_bundled_wheel_installs_offline_from_the_handout_and_checks_it(tmp_p
         shutil.copy(path, handout / path.name)
     solved = check()
     assert solved.returncode == 0, solved.stdout[-3000:] + solved.stderr[-3000:]
+
+
+def test_a_torch_handout_says_how_to_install_torch_before_pytest_fails(tmp_path, fake_wheel):
+    conftest = (_handout("a3_cnn", tmp_path, fake_wheel) / "conftest.py").read_text()
+    assert 'find_spec("torch") is None' in conftest and "a3_cnn is a PyTorch assignment" in conftest
+    assert 'find_spec("torch")' not in (_handout("a1_mlp_numpy", tmp_path / "a1", fake_wheel) / "conftest.py").read_text()
+
+
+def test_a_missing_optional_module_names_the_extra_that_brings_it():
+    assert "pip install 'dlcourse-autograder[grading]'" in missing_extra(ModuleNotFoundError("no libcst", name="libcst"))
+    assert "[torch]" in missing_extra(ModuleNotFoundError("no torch.nn", name="torch.nn"))
+    assert missing_extra(ModuleNotFoundError("a typo", name="layrs")) is None
