@@ -462,7 +462,7 @@ class _Decoder:
         dtype = _numeric_dtype(node["dtype"])
         shape = _shape(node["shape"], dtype)
         blob = self.blobs.take(node["~tensor"])
-        self.charge(2 * len(blob))  # twice the bytes: a margin for what torch keeps beside the array
+        self.charge(len(blob))  # torch.from_numpy shares the array's memory: the bytes are paid once
         arr = _from_blob(blob, dtype, shape)
         torch = sys.modules.get("torch")
         return torch.from_numpy(arr) if torch is not None else arr

@@ -663,6 +663,14 @@ def test_tensors_cross_by_value_with_dtype_and_shape(make):
     assert torch.equal(got, sent.detach()) and not got.requires_grad and got.device.type == "cpu"
 
 
+def test_large_tensors_and_state_dicts_cross_like_arrays_of_the_same_size():
+    batch = torch.randn(8, 3, 32, 32)  # 98 KiB, over the decoder's slack
+    state = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3), torch.nn.Conv2d(32, 64, 3)).state_dict()
+    assert torch.equal(decode(encode(batch)), batch)
+    got = decode(encode(state))
+    assert list(got) == list(state) and all(torch.equal(got[k], state[k]) for k in state)
+
+
 def test_tensors_inside_containers_and_beside_arrays():
     got = decode(encode({"w": torch.ones(2), "x": np.ones(2), "pair": (torch.zeros(1), 1.5)}))
     assert type(got["w"]) is torch.Tensor and type(got["x"]) is np.ndarray and type(got["pair"][0]) is torch.Tensor
