@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib.abc
+import importlib.machinery
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -471,12 +472,28 @@ def _called_from(roots: tuple[str, ...]) -> bool:
     return any(frame.filename.startswith(roots) for frame in traceback.extract_stack())
 
 
+class _Refusal(importlib.abc.Loader):
+    """The loader of a forbidden module: importing it raises ImportError with the finder's message."""
+
+    def __init__(self, message: str, name: str) -> None:
+        self.message, self.name = message, name
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        raise ImportError(self.message, name=self.name)
+
+
 class ForbiddenImportFinder(importlib.abc.MetaPathFinder):
     """A sys.meta_path finder that refuses to import forbidden top-level packages.
 
-    With `roots` (the submission's folder, where its code shares a process with the tests),
-    only imports with a frame of that code on the stack are refused: the tests' own torch
-    may keep importing parts of itself.
+    A forbidden module that is installed gets a spec without an origin whose loader refuses:
+    `import sklearn` raises ImportError with the hint, while a library that only asks whether
+    it exists (`importlib.util.find_spec`, as torch does for sklearn or tensorflow) is not
+    broken. With `roots` (the submission's folder, where its code shares a process with the
+    tests), only imports with a frame of that code on the stack are refused: the tests' own
+    torch may keep importing parts of itself.
     """
 
     def __init__(self, forbidden: Iterable[str], hint: str = NUMPY_ONLY_HINT, roots: Iterable[str] | None = None) -> None:
@@ -484,11 +501,14 @@ class ForbiddenImportFinder(importlib.abc.MetaPathFinder):
         self.hint = hint
         self.roots = tuple(str(Path(r).resolve()) + "/" for r in roots) if roots is not None else None
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
-        """Raise ImportError for a forbidden module; defer to other finders otherwise."""
-        if _is_forbidden(fullname, self.forbidden) and (self.roots is None or _called_from(self.roots)):
-            message = f"{_importing_frame()} imports `{fullname}`; {self.hint}"
-            raise ImportError(message, name=fullname)
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        """Return a refusing spec for a forbidden module; defer to other finders otherwise."""
+        if not _is_forbidden(fullname, self.forbidden) or (self.roots is not None and not _called_from(self.roots)):
+            return None
+        if "." not in fullname and importlib.machinery.PathFinder.find_spec(fullname, path) is None:
+            return None  # not installed: the import fails as usual, and asking whether it exists says no
+        message = f"{_importing_frame()} imports `{fullname}`; {self.hint}"
+        return importlib.machinery.ModuleSpec(fullname, _Refusal(message, fullname), origin=None)
 
     def __repr__(self) -> str:
         return f"ForbiddenImportFinder(forbidden={self.forbidden!r})"

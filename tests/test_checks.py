@@ -382,9 +382,35 @@ def test_block_imports_is_removed_after_the_block(tmp_path, monkeypatch):
     sys.modules.pop("fake_allowed_later_ag", None)
 
 
-def test_block_imports_blocks_submodules():
+def test_block_imports_blocks_submodules(tmp_path, monkeypatch):
+    write(tmp_path, "fake_blocked_pkg_ag/__init__.py", "")
+    write(tmp_path, "fake_blocked_pkg_ag/sub.py", "")
+    monkeypatch.syspath_prepend(str(tmp_path))
     with block_imports(["fake_blocked_pkg_ag"]), pytest.raises(ImportError, match="imports `fake_blocked_pkg_ag`;"):
         __import__("fake_blocked_pkg_ag.sub")
+    assert "fake_blocked_pkg_ag" not in sys.modules
+
+
+def test_asking_whether_a_blocked_module_exists_does_not_break_the_asker(tmp_path, monkeypatch):
+    import importlib.util
+
+    write(tmp_path, "fake_probed_pkg_ag/__init__.py", "")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with block_imports(["fake_probed_pkg_ag", "fake_absent_pkg_ag"]):
+        spec = importlib.util.find_spec("fake_probed_pkg_ag")  # as torch asks about sklearn or tensorflow
+        assert spec is not None and spec.origin is None
+        assert importlib.util.find_spec("fake_absent_pkg_ag") is None  # not installed: it says so
+        with pytest.raises(ImportError, match="imports `fake_probed_pkg_ag`"):
+            import fake_probed_pkg_ag  # noqa: F401
+
+
+def test_a_torch_optimizer_steps_where_sklearn_and_tensorflow_are_forbidden():
+    torch = pytest.importorskip("torch")
+    param = torch.nn.Parameter(torch.ones(2))
+    param.grad = torch.ones(2)
+    with block_imports(["sklearn", "tensorflow", "jax"]):
+        torch.optim.SGD([param], lr=0.5).step()
+    assert torch.equal(param.detach(), torch.full((2,), 0.5))
 
 
 def test_a_blocker_with_roots_refuses_the_submissions_imports_only(tmp_path, monkeypatch):
