@@ -22,6 +22,7 @@ WRAPPER = '''
 def _probe_wrap(fn, kind={kind!r}):
     import copy
     import functools
+    import sys
 
     import numpy as np
 
@@ -41,6 +42,15 @@ def _probe_wrap(fn, kind={kind!r}):
             if kind == "random":
                 return rng.standard_normal(v.shape).astype(v.dtype)
             return np.zeros_like(v)
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(v, torch.Tensor):
+            if not (v.is_floating_point() or v.is_complex()):
+                return v
+            with torch.no_grad():  # like an array; a 0-d tensor (a loss) like a float
+                if kind == "random":
+                    return torch.from_numpy(rng.standard_normal(tuple(v.shape))).to(dtype=v.dtype, device=v.device)
+                value = scalars["constant"] if kind == "constant" and v.ndim == 0 else float(kind == "ones")
+                return torch.full_like(v, value)
         if isinstance(v, float | np.floating):
             return scalars.get(kind, float(rng.standard_normal()))
         if isinstance(v, dict):

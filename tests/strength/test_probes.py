@@ -103,3 +103,32 @@ def test_probes_keep_static_class_methods_properties_and_private_names():
     exec(compile(source, "m.py", "exec"), namespace)
     obj = namespace["C"]()
     assert (obj.s(5.0), namespace["C"].s(5.0), obj.c(5.0), obj.p, obj.h(), namespace["f"](4.0)) == (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+
+
+TORCH_SOURCE = '''
+import torch
+
+
+def scores(x):
+    return torch.tanh(x) * 3
+
+
+def loss(x):
+    return (x ** 2).mean()
+'''
+
+
+def test_torch_tensors_are_degraded_like_arrays():
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    regions = FileRegions("t.py", TORCH_SOURCE, {"scores": {6}, "loss": {10}})
+    got = {}
+    for kind in ("zeros", "ones", "random", "constant"):
+        namespace: dict = {}
+        exec(compile(probe_source(regions, Probe(kind=kind, functions=["*"])), "t.py", "exec"), namespace)
+        got[kind] = (namespace["scores"](torch.ones(2, 3)), namespace["loss"](torch.ones(4, dtype=torch.float64)))
+    assert torch.equal(got["zeros"][0], torch.zeros(2, 3)) and torch.equal(got["ones"][0], torch.ones(2, 3))
+    assert got["random"][0].shape == (2, 3) and got["random"][0].dtype == torch.float32 and got["random"][0].std() > 0
+    assert got["constant"][1].item() == pytest.approx(np.log(10)) and got["constant"][1].dtype == torch.float64
+    assert torch.equal(got["constant"][0], torch.zeros(2, 3))
