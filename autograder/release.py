@@ -142,7 +142,16 @@ def engine_wheel(cache: Path | None = None) -> Path:
             os.replace(Path(tmp) / "wheel", folder)
         except OSError:  # another build finished first: use its wheel
             pass
+    _prune(folder.parent, keep=folder)
     return sorted(folder.glob("*.whl"))[0]
+
+
+def _prune(cache: Path, keep: Path, most: int = 5) -> None:
+    """Remove all but the `most` newest wheel folders of the cache (never `keep`)."""
+    folders = sorted((p for p in cache.iterdir() if p.is_dir() and p != keep and not p.name.startswith("autograder-wheel-")),
+                     key=lambda p: p.stat().st_mtime, reverse=True)  # fmt: skip
+    for old in folders[most - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def requirements_text(spec: AssignmentSpec) -> str:

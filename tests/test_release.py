@@ -253,3 +253,12 @@ def test_a_missing_optional_module_names_the_extra_that_brings_it():
     assert "pip install 'dlcourse-autograder[grading]'" in missing_extra(ModuleNotFoundError("no libcst", name="libcst"))
     assert "[torch]" in missing_extra(ModuleNotFoundError("no torch.nn", name="torch.nn"))
     assert missing_extra(ModuleNotFoundError("a typo", name="layrs")) is None
+
+
+def test_the_wheel_cache_keeps_only_the_newest_builds(tmp_path):
+    cache = tmp_path / "cache"
+    for i in range(7):
+        (cache / f"old{i}").mkdir(parents=True)
+        os.utime(cache / f"old{i}", (i, i))
+    built = engine_wheel(cache)
+    assert sorted(p.name for p in cache.iterdir()) == sorted([built.parent.name, "old3", "old4", "old5", "old6"])
