@@ -23,6 +23,7 @@ from pathlib import Path
 
 import autograder
 from autograder.course import Assignment
+from autograder.intake.names import truncate
 from autograder.spec import SPEC_FILENAME, AssignmentSpec, SpecError
 
 DISTRIBUTION = "dlcourse-autograder"  # pyproject's [project] name; the import package and command are `autograder`
@@ -32,6 +33,7 @@ README_NAME = "README.md"
 README_MARKER = "<!-- autograder:handout -->"
 WRITTEN_ANSWER_TAG = "written-answer"
 ANSWER_PLACEHOLDER = "_Write your answer here._"
+MAX_ANSWER_CHARS, MAX_ANSWERS = 20_000, 20  # a result file stays small whatever a notebook holds
 EXTRAS = {"numpy": ["notebook"], "torch": ["notebook", "torch"]}  # per spec framework
 SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 WHEEL_SOURCES = ("pyproject.toml", "README.md")  # besides autograder/: what the build backend reads
@@ -300,7 +302,10 @@ def written_answers(notebook: Path) -> dict[str, str]:
             continue
         source = cell.get("source", "")
         text = "".join(map(str, source)) if isinstance(source, list) else str(source)
-        answers[str(meta.get("answer_id") or cell.get("id") or f"answer_{n}")] = text.replace(ANSWER_PLACEHOLDER, "").strip()
+        key = truncate(str(meta.get("answer_id") or cell.get("id") or f"answer_{n}"), 80)
+        answers[key] = truncate(text.replace(ANSWER_PLACEHOLDER, "").strip(), MAX_ANSWER_CHARS)
+        if len(answers) == MAX_ANSWERS:
+            break
     return answers
 
 

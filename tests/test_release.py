@@ -262,3 +262,16 @@ def test_the_wheel_cache_keeps_only_the_newest_builds(tmp_path):
         os.utime(cache / f"old{i}", (i, i))
     built = engine_wheel(cache)
     assert sorted(p.name for p in cache.iterdir()) == sorted([built.parent.name, "old3", "old4", "old5", "old6"])
+
+
+def test_written_answers_are_bounded_whatever_the_notebook_holds(tmp_path):
+    import nbformat
+
+    cells = []
+    for i in range(30):
+        cell = nbformat.v4.new_markdown_cell("x" * 100_000)
+        cell.metadata.update({"tags": [WRITTEN_ANSWER_TAG], "answer_id": f"w{i}"})
+        cells.append(cell)
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "big.ipynb")
+    answers = written_answers(tmp_path / "big.ipynb")
+    assert len(answers) == 20 and max(len(v) for v in answers.values()) <= 20_000
