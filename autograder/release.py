@@ -312,7 +312,7 @@ def written_answers(notebook: Path) -> dict[str, str]:
 def written_answers_in(folder: Path) -> dict[str, str]:
     """Return the written answers of the notebooks at the top of a staged submission folder (the first notebook wins per id)."""
     answers: dict[str, str] = {}
-    for notebook in sorted(p for p in folder.glob("*") if p.suffix.casefold() == ".ipynb" and p.is_file()):
+    for notebook in sorted(p for p in folder.glob("*") if p.suffix.casefold() == ".ipynb" and p.is_file() and not p.is_symlink()):
         answers = written_answers(notebook) | answers
     return answers
 
