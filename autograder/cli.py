@@ -596,8 +596,16 @@ def upload_canvas(
 
 
 def main() -> None:
-    """Entry point of the `autograder` console script."""
-    app()
+    """Entry point of the `autograder` console script; a missing optional package names the extra that brings it."""
+    try:
+        app()
+    except ModuleNotFoundError as exc:
+        from autograder.release import missing_extra
+
+        message = missing_extra(exc)
+        if message is None:
+            raise
+        raise SystemExit(_fail(message).exit_code) from None
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from autograder.intake.layouts import Received, Skipped, read_download, scan_fol
 from autograder.intake.names import file_stem, printable
 from autograder.intake.roster import Roster, Student, read_roster
 from autograder.intake.staging import StagedSubmission, SubmissionError, stage, submission_name
+from autograder.release import written_answers_in
 from autograder.results import SubmissionResult, build_result, error_result, read_result, write_result
 from autograder.results.fingerprint import grading_fingerprint
 from autograder.results.lateness import assess
@@ -74,6 +75,7 @@ def _grade_staged(
     original: str, fingerprint: str, options: RunOptions, speed: Speed,
 ) -> SubmissionResult:  # fmt: skip
     spec = assignment.spec
+    answers = written_answers_in(staged.path)  # read before the submission's code runs: the notebook's written-answer cells
     run = run_tests(
         speed.limits_for(spec), tests or [assignment.tests], staged.path, work / "run", reference=assignment.solution,
         hide=hidden_paths(assignment, out_dir), isolate=isolate, per_submission_s=options.per_submission_s,
@@ -81,6 +83,8 @@ def _grade_staged(
     )  # fmt: skip
     metadata = {"seed": spec.seed, "device": "cpu", "python": platform.python_version(), "notes": staged.notes,
                 "staging_s": round(staged.seconds, 3), "calibration": speed.record(spec)}  # fmt: skip
+    if answers:
+        metadata["written_answers"] = answers
     result = build_result(
         spec, staged.name, staged.sha256, run, metadata, original_name=original, fingerprint=fingerprint, staging_s=staged.seconds
     )

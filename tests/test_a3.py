@@ -97,7 +97,7 @@ def test_autograder_check_reports_points_per_question_in_the_handout(tmp_path):
     handout = _handout(tmp_path)
     cli = [sys.executable, "-m", "autograder.cli"]
     out = subprocess.run([*cli, "check"], cwd=handout, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # the stubs fail the public tests
     assert "q1_conv" in out.stdout and "not attempted" in out.stdout
 
 

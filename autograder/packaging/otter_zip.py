@@ -20,11 +20,13 @@ from typing import Any
 import autograder
 from autograder.course import Assignment
 from autograder.packaging.layout import AUTOGRADER_DIR, COURSE, ENGINE, ENTRY_NOTEBOOK, MANIFEST, OTTER_CONFIG, PLUGIN
+from autograder.release import DISTRIBUTION
 from autograder.results.fingerprint import SKIPPED_PARTS, grading_fingerprint
 
 TORCH_CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"  # Gradescope has no GPU: CPU wheels, a tenth the size
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed, so the same inputs give the same zip
 EXECUTABLE = {"run_autograder", "setup.sh"}
+GRADING_EXTRAS = ("torch", "grading", "otter")  # pyproject extras the zip's environment installs besides the core
 
 RUN_OTTER = f'''"""Gradescope's and `otter grade`'s entry (run by run_autograder): otter's autograder, graded by the course engine."""
 
@@ -88,13 +90,21 @@ def _course_files(assignment: Assignment) -> dict[str, bytes]:
 
 
 def _declared_dependencies() -> list[str]:
-    """Return the engine's declared dependencies: the checkout's pyproject.toml, else the installed metadata."""
+    """Return what grading needs: the core and the `GRADING_EXTRAS`, from the checkout's pyproject.toml, else the installed metadata."""
     import tomllib
+
+    from packaging.requirements import Requirement
 
     pyproject = Path(autograder.__file__).resolve().parents[1] / "pyproject.toml"
     if pyproject.is_file():
-        return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
-    return importlib.metadata.requires("autograder") or []
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        extras = project.get("optional-dependencies", {})
+        lines = [*project["dependencies"], *(line for extra in GRADING_EXTRAS for line in extras.get(extra, []))]
+    else:
+        wanted = [{"extra": e} for e in ("", *GRADING_EXTRAS)]
+        lines = [line for line in importlib.metadata.requires(DISTRIBUTION) or []
+                 if Requirement(line).marker is None or any(Requirement(line).marker.evaluate(w) for w in wanted)]  # fmt: skip
+    return [line.split(";")[0].strip() for line in lines if Requirement(line).name != DISTRIBUTION]  # extras naming each other
 
 
 def requirements() -> list[str]:
@@ -102,10 +112,8 @@ def requirements() -> list[str]:
     from packaging.requirements import Requirement
 
     out = [TORCH_CPU_INDEX]
-    for line in _declared_dependencies():
+    for line in dict.fromkeys(_declared_dependencies()):
         req = Requirement(line)
-        if req.marker and not req.marker.evaluate({"extra": ""}):
-            continue  # an optional extra (dev tools), not needed to grade
         try:
             version = importlib.metadata.version(req.name)
         except importlib.metadata.PackageNotFoundError:
