@@ -46,6 +46,7 @@ STARTUP_S = 120.0  # container start, imports and staging, on top of the per-sub
 GRADER_MEMORY_MB = 768  # the entry point, pytest's imports and the tmpfs folders, beyond the spec's two limits
 GRADER_PROCESSES = 256  # the entry point, referee, zygote and their threads, beyond the submission's own
 SCRATCH = {"/tmp": "size=256m,mode=1777", "/var/tmp": "size=64m,mode=1777", "/grading": "size=512m,mode=0711"}
+SIGKILL_EXIT = 137  # the entry point was killed: nothing but the memory cgroup's OOM killer does that
 MAX_COPIED_BYTES = 4 * 2**20  # of what the container leaves in /out: a result is under 1 MB, a log is a tail
 LOG_TAIL_LINES = 200
 
@@ -305,7 +306,7 @@ def _failure(spec: AssignmentSpec, run: ContainerRun) -> tuple[str, str]:
     """Return the status and message of a container that left no usable result."""
     if run.timed_out:
         return "timed out", f"Timed out: grading your submission took longer than {run.limit_s:.0f} s, so it was stopped. Look for an endless loop."
-    if run.oom_killed:
+    if run.oom_killed or run.exit_code == SIGKILL_EXIT:  # podman's API does not report OOMKilled; only the kernel kills the entry point
         return "crashed", f"Out of memory: grading your submission exceeded the container's memory ({spec.limits.memory_mb} MiB for your code). Avoid building huge arrays."
     return "crashed", f"Crashed: the grading container exited with code {run.exit_code} before it wrote a result. The log is with your instructor."
 
