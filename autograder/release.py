@@ -325,12 +325,20 @@ def _tree(folder: Path, prefix: str) -> dict[str, bytes]:
     }
 
 
+def student_spec_text(spec: AssignmentSpec) -> str:
+    """Return the spec as the handout holds it: its values only, never the course file's comments (notes on hidden tests)."""
+    import yaml
+
+    values = spec.model_dump(mode="json", exclude={"strength"})
+    return "# The assignment's spec, as the public tests read it.\n" + yaml.safe_dump(values, sort_keys=False, allow_unicode=True)
+
+
 def _handout_files(assignment: Assignment, wheel: Path) -> dict[str, bytes]:
     """Return the handout as {path inside the zip: content}."""
     root, spec = assignment.id, assignment.spec
     files = _tree(assignment.template, root)
     files |= {k: v for k, v in _tree(assignment.tests / "public", f"{root}/tests/public").items() if k.endswith(".py")}
-    files[f"{root}/{SPEC_FILENAME}"] = (assignment.folder / SPEC_FILENAME).read_bytes()
+    files[f"{root}/{SPEC_FILENAME}"] = student_spec_text(spec).encode()
     extra = assignment.folder / "conftest.py"
     body = extra.read_text(encoding="utf-8") if extra.is_file() else ""
     header = CONFTEST_HEADER + (CONFTEST_TORCH.format(id=spec.id) if spec.framework == "torch" else "")

@@ -94,6 +94,23 @@ def test_a_handout_readme_holds_no_other_assignments_text(assignment_id, tmp_pat
         assert "MNIST" not in readme and "layers." not in readme
 
 
+@pytest.mark.parametrize("assignment_id", COURSE)
+def test_the_handouts_spec_holds_the_values_and_none_of_the_course_files_notes(assignment_id, tmp_path, fake_wheel):
+    text = (_handout(assignment_id, tmp_path, fake_wheel) / "assignment.yaml").read_text()
+    course = find_assignment(assignment_id, REPO)
+    notes = [line.split("#", 1)[1].strip() for line in (course.folder / "assignment.yaml").read_text().splitlines() if "#" in line]
+    assert not [n for n in notes if n and n in text] and "hidden/" not in text and "strength" not in text
+    assert load_spec_text(text, tmp_path).model_dump(exclude={"strength"}) == course.spec.model_dump(exclude={"strength"})
+
+
+def load_spec_text(text, tmp_path):
+    from autograder.spec import load_spec
+
+    (tmp_path / "spec").mkdir(exist_ok=True)
+    (tmp_path / "spec" / "assignment.yaml").write_text(text)
+    return load_spec(tmp_path / "spec")
+
+
 def test_hidden_only_questions_are_named_in_the_readme(tmp_path, fake_wheel):
     readme = (_handout("a1_mlp_numpy", tmp_path, fake_wheel) / "README.md").read_text()
     assert "| `q6_accuracy`: Accuracy on held-out MNIST | 15 | none: graded by hidden tests only |" in readme
