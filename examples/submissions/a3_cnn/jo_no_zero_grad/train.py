@@ -104,7 +104,7 @@ def train(model, data, optimizer="adam", lr=1e-3, weight_decay=0.0, augment=Fals
 
     The budget: when `budget` is a number of seconds, check time.perf_counter()
     - start after every update, and once it exceeds `budget`, stop: no more
-    updates; the epoch that was cut short still gets its accuracies recorded.
+    updates and no new epoch; the epoch that was cut short still gets its accuracies recorded.
 
     Inputs:
     - model: an nn.Module mapping images to scores; trained in place
@@ -123,8 +123,8 @@ def train(model, data, optimizer="adam", lr=1e-3, weight_decay=0.0, augment=Fals
     Returns:
     - history: dict with
       - 'loss': list of floats, the batch loss of every update, in order
-      - 'train_acc': list of floats, one per epoch: the fraction of the epoch's
-        training images that the scores computed for the updates labelled right
+      - 'train_acc': list of floats, one per epoch: the fraction of the training
+        images the epoch's updates saw that their scores labelled right
       - 'val_acc': list of floats, one per epoch: evaluate(model, X_val, y_val)
       - 'epochs_run': int, the number of epochs started
       - 'seconds': float, the time train took
