@@ -57,6 +57,27 @@ console = Console()
 err = Console(stderr=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        import autograder
+
+        try:
+            installed = version("dlcourse-autograder")
+        except PackageNotFoundError:
+            installed = getattr(autograder, "__version__", "unknown")
+        console.print(f"autograder {installed}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Grade deep-learning assignments: students check, TAs grade, instructors validate and release."""
+
+
 def _fail(message: str) -> typer.Exit:
     """Print a one-line error (square brackets in it are text, never markup) and return the exit to raise."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
@@ -207,7 +228,7 @@ def grade(
     assignment: str = typer.Argument(..., help="Assignment id, e.g. a1_mlp_numpy."),
     submissions: list[Path] = typer.Argument(..., help="Submissions: folders, .zip, .py or .ipynb files (or one folder of them with --each)."),
     out: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for <name>.json results and grades.csv."),
-    workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-j", help="Submissions graded in parallel, one thread each (default: one per core)."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-j", min=1, help="Submissions graded in parallel, one thread each (default: one per core)."),
     each: bool = typer.Option(False, "--each", help="Treat each entry inside the given folder(s) as one submission."),
     layout: Layout | None = typer.Option(
         None, "--layout",
@@ -248,6 +269,8 @@ def grade(
     missing = [str(s) for s in submissions if not s.exists()]
     if missing:
         raise _fail(f"no such submission: {', '.join(printable(m) for m in missing)}")
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {printable(str(out))} is a file; give the folder the results go into (it is created if missing).")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console) as progress:

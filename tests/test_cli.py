@@ -68,3 +68,18 @@ def test_an_error_message_keeps_its_square_brackets_and_stays_on_one_line(monkey
     result = CliRunner().invoke(app, ["grade", "no_such_assignment_[x]_with_a_rather_long_name", "sub"])
     lines = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert result.exit_code == 2 and len(lines) == 1 and "[x]" in lines[0]
+
+
+def test_version_prints_the_installed_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("autograder ") and result.output.strip() != "autograder"
+
+
+def test_grade_refuses_an_out_that_is_a_file_and_zero_workers(tmp_path):
+    sol = FIXTURE_COURSE / "solutions" / "a0_trivial"
+    out = tmp_path / "results.csv"
+    out.write_text("mine")
+    result = runner.invoke(app, ["grade", "a1_mlp_numpy", str(sol), "--out", str(out), "--unconfined"])
+    assert result.exit_code == 2 and "is a file" in result.output and out.read_text() == "mine"
+    result = runner.invoke(app, ["grade", "a1_mlp_numpy", str(sol), "--out", str(tmp_path / "o"), "-j", "0"])
+    assert result.exit_code == 2 and "--workers" in result.output and not (tmp_path / "o").exists()

@@ -18,10 +18,14 @@ def result_path(out_dir: Path, submission: str) -> Path:
     return out_dir / f"{file_stem(submission)}.json"
 
 
-def write_atomic(path: Path, text: str) -> Path:
-    """Write `text` to `path` through a temp file in the same folder, fsync and rename."""
+RESULT_MODE = 0o640  # the TA's group may read results; others may not (they hold grades)
+
+
+def write_atomic(path: Path, text: str, mode: int = RESULT_MODE) -> Path:
+    """Write `text` to `path` through a temp file in the same folder, fsync and rename; the file gets `mode`."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".autograder.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()

@@ -54,3 +54,12 @@ def test_the_submission_name_is_always_safe_as_a_file_name():
     assert _result().model_copy(update={}).submission == "alice"
     weird = SubmissionResult.model_validate(_result().model_dump() | {"submission": "a\nb/../c"})
     assert "/" not in weird.submission and "\n" not in weird.submission
+
+
+def test_a_result_file_is_readable_by_the_tas_group_and_no_one_else(tmp_path):
+    import stat
+
+    from autograder.results.store import write_atomic
+
+    path = write_atomic(tmp_path / "r.json", "{}")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
