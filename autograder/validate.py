@@ -78,8 +78,33 @@ def _coverage(assignment: Assignment, result: SubmissionResult) -> tuple[list[st
         if not mine:
             problems.append(f"question `{q.id}` matches no test; its patterns: {q.tests}")
         elif abs(sum(t.max_score for t in mine) - q.points) > 1e-9:
-            warnings.append(f"question `{q.id}` is worth {q.points:g} but its tests' points add up to {sum(t.max_score for t in mine):g}; scores are scaled")
+            problems.append(
+                f"question `{q.id}` is worth {q.points:g} in the spec but its tests' points add up to "
+                f"{sum(t.max_score for t in mine):g}; make the `points` markers add up to the question's points"
+            )
     return problems, warnings
+
+
+def _marked(decorators: list[ast.expr]) -> bool:
+    return any("points" in ast.unparse(d) for d in decorators)
+
+
+def unmarked_tests(tests: Path) -> list[str]:
+    """Return `file::test` for each test function without a `points` marker (on it, its class or the module's pytestmark)."""
+    found = []
+    for path in sorted(tests.rglob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        module_marked = any(
+            isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "pytestmark" for t in n.targets) and "points" in ast.unparse(n.value)
+            for n in tree.body
+        )
+        scopes = [(n.body, _marked(n.decorator_list)) for n in tree.body if isinstance(n, ast.ClassDef)] + [(tree.body, False)]
+        for body, class_marked in scopes:
+            for node in body:
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+                    if not (module_marked or class_marked or _marked(node.decorator_list)):
+                        found.append(f"{path.relative_to(tests).as_posix()}::{node.name}")
+    return found
 
 
 LOG_CHARS = 6000
@@ -99,6 +124,9 @@ def validate(assignment: Assignment) -> Validation:
     """Validate the spec, the stubs against the solution, and grade both."""
     report = Validation(assignment.id)
     report.problems += compare_stubs(assignment)
+    unmarked = unmarked_tests(assignment.tests)
+    if unmarked:
+        report.problems.append(f"tests without a `@pytest.mark.points(n)` marker (each must say what it is worth): {unmarked}")
     prepare_data(assignment)
     with tempfile.TemporaryDirectory(prefix="autograder-validate-") as tmp:
         report.solution = grade_one(assignment, assignment.solution, Path(tmp), "solution", force=True)
