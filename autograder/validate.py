@@ -104,7 +104,7 @@ def unmarked_tests(tests: Path) -> list[str]:
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
                     if not (module_marked or class_marked or _marked(node.decorator_list)):
                         found.append(f"{path.relative_to(tests).as_posix()}::{node.name}")
-    return found
+    return sorted(found)
 
 
 LOG_CHARS = 6000
