@@ -283,6 +283,13 @@ def grade(
     except (LayoutError, RosterError) as exc:
         raise _fail(str(exc)) from None
     _print_batch(a, report, out)
+    if report.interrupted:
+        err.print(
+            f"interrupted: {len(report.results)} submission(s) graded and listed in {escape(str(out / 'grades.csv'))}; "
+            "the rest have no result. Run the same command again to grade them (finished ones are reused).",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        raise typer.Exit(code=130)
 
 
 def _print_batch(a: Assignment, report: BatchReport, out: Path) -> None:

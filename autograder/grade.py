@@ -26,7 +26,7 @@ from autograder.results.fingerprint import grading_fingerprint
 from autograder.results.lateness import assess
 from autograder.results.store import result_path, write_atomic
 from autograder.runners.calibrate import Speed, calibrate
-from autograder.runners.local import DEVICE_OPTION, run_tests
+from autograder.runners.local import DEVICE_OPTION, resume, run_tests, stop_all
 from autograder.spec import AssignmentSpec
 
 GRADEBOOK = "grades.csv"
@@ -202,6 +202,7 @@ class BatchReport:
     missing: list[Student] = field(default_factory=list)
     unmatched: list[tuple[str, str]] = field(default_factory=list)  # (submission, why no roster student matched)
     warnings: list[str] = field(default_factory=list)
+    interrupted: bool = False  # stopped by Ctrl-C: the submissions not in `results` were not graded
 
     def __repr__(self) -> str:
         return (f"BatchReport({len(self.results)} results, {self.reused} reused, {len(self.skipped)} skipped, "
@@ -255,13 +256,16 @@ def run_batch(
     prepare_data(assignment)
     fingerprint = grading_fingerprint(assignment)
     speed = calibrate(spec)  # once per batch: every submission gets the same factor
+    resume()  # a batch stopped earlier in this process does not stop this one
     results: list[SubmissionResult] = []
     reused: list[str] = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {
-            pool.submit(grade_one, assignment, r.source, out_dir, name, None, force, isolate, fingerprint, options, speed, reused): (name, r)
-            for name, r in named
-        }
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    futures = {
+        pool.submit(grade_one, assignment, r.source, out_dir, name, None, force, isolate, fingerprint, options, speed, reused): (name, r)
+        for name, r in named
+    }
+    interrupted = False
+    try:
         for future in as_completed(futures):
             name, r = futures[future]
             try:
@@ -271,8 +275,15 @@ def run_batch(
             results.append(result := _annotate(result, _facts(spec, r), out_dir))
             if on_done:
                 on_done(result)
-    write_gradebook(spec, results, out_dir / GRADEBOOK, roster)
-    report = BatchReport(sorted(results, key=lambda r: r.submission), reused=len(reused))
+    except KeyboardInterrupt:  # Ctrl-C: stop now; what finished keeps its result and its gradebook row
+        interrupted = True
+        stop_all()  # referees end at once; their submissions get no result, so a rerun grades them
+        pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        pool.shutdown()
+    finally:
+        write_gradebook(spec, results, out_dir / GRADEBOOK, roster)
+    report = BatchReport(sorted(results, key=lambda r: r.submission), reused=len(reused), interrupted=interrupted)
     if roster is not None:
         view = roster_view(roster, results)
         report.missing, report.unmatched = view.missing, [(r.submission, why) for r, why in view.unmatched]

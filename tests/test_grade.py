@@ -114,6 +114,35 @@ def test_a_batch_killed_with_sigkill_resumes_without_losing_or_regrading(trivial
     assert len(rows) == 12 and not list(out.glob(".*.tmp"))
 
 
+def test_ctrl_c_stops_a_batch_at_once_and_keeps_what_finished(trivial, tmp_path):
+    """SIGINT, as Ctrl-C sends it: the running referee ends, grades.csv lists what finished, a rerun grades the rest."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    subs = tmp_path / "subs"
+    for i, pause in enumerate([0, 25, 25]):
+        dest = subs / f"s{i}"
+        shutil.copytree(trivial.solution, dest)
+        (dest / "arith.py").write_text((dest / "arith.py").read_text() + f"\nimport time\ntime.sleep({pause})\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "AUTOGRADER_COURSE": str(trivial.root)}
+    cmd = [sys.executable, "-m", "autograder.cli", "grade", "a0_trivial", str(subs), "--each", "--out", str(out), "-j", "1"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "s0.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # s1's referee is running its sleeping import
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - sent < 10, "Ctrl-C must not wait for the running submission"
+    assert proc.returncode == 130 and "interrupted: 1 submission(s) graded" in err
+    assert sorted(p.stem for p in out.glob("*.json")) == ["s0"]
+    assert [row["submission"] for row in csv.DictReader((out / GRADEBOOK).open())] == ["s0"]
+
+
 def test_grading_the_same_batch_twice_gives_identical_scores(trivial, tmp_path):
     subs = _batch(trivial, tmp_path)
     one = grade_batch(trivial, subs, tmp_path / "one", workers=2)

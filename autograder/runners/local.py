@@ -218,6 +218,32 @@ def _protect(hide: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(changed)
 
 
+class Interrupted(BaseException):
+    """The batch was stopped (Ctrl-C) while this submission was being graded: it has no result."""
+
+
+_STOPPING = threading.Event()
+_RUNNING: set[int] = set()  # referee pids, so a stopped batch can end them at once
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """End every referee this process is running (and what it started); their submissions get no result."""
+    _STOPPING.set()
+    with _RUNNING_LOCK:
+        pids = list(_RUNNING)
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def resume() -> None:
+    """Let referees start again after `stop_all` (a new batch in the same process)."""
+    _STOPPING.clear()
+
+
 def run_tests(
     spec: AssignmentSpec,
     tests: list[Path],
@@ -267,18 +293,28 @@ def run_tests(
     start = time.perf_counter()
     referee_memory = spec.limits.referee_memory_mb if isolate else spec.limits.memory_mb
     child_args = (args, str(work), str(out), str(err), referee_memory, isolate)
+    if _STOPPING.is_set():
+        raise Interrupted()
     proc = _context(spec.framework).Process(target=_child_main, args=child_args)
     _start(proc)
-    proc.join(timeout=deadline)
-    killed = proc.exitcode is None
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc.pid)
     try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: no stray grandchildren
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.join()
-    uid = student_uid(proc.pid)
-    if uid is not None:
-        kill_uid(uid)  # whatever the submission started, even outside its process group
+        proc.join(timeout=deadline)
+        killed = proc.exitcode is None
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the whole group: no stray grandchildren
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.join()
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc.pid)
+        uid = student_uid(proc.pid)
+        if uid is not None:
+            kill_uid(uid)  # whatever the submission started, even outside its process group
+    if _STOPPING.is_set():
+        raise Interrupted()  # killed by `stop_all`: what ran is not a result
     return ChildRun(
         events=_read_events(events),
         returncode=None if killed else proc.exitcode,
