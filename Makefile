@@ -41,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check autograder tests
 
 notebook: $(STAMP)
-	$(BIN)/python scripts/build_a1_notebook.py
+	for s in scripts/build_a*_notebook.py; do $(BIN)/python $$s || exit 1; done
 
 clean:
 	rm -rf demo-results dist .pytest_cache
