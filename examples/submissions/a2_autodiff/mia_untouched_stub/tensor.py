@@ -298,6 +298,7 @@ class Tensor:
         # all of its gradient before it passes it on. ----
         raise NotImplementedError("Tensor.backward")
         # ---- END YOUR CODE ----
+
     def zero_grad(self):
         """Forget this tensor's gradient: set grad back to None."""
         # ---- YOUR CODE HERE: one line. ----
