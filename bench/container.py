@@ -49,7 +49,9 @@ def _start_engine(folder: Path) -> subprocess.Popen | None:
     if os.environ.get("DOCKER_HOST"):
         return None
     socket = f"unix://{folder / 'podman.sock'}"
-    service = subprocess.Popen(["podman", "system", "service", "--time=0", socket], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    service = subprocess.Popen(  # cwd: conmon leaves an `oom` marker in its working folder after an OOM kill
+        ["podman", "system", "service", "--time=0", socket], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder
+    )
     os.environ["DOCKER_HOST"] = socket
     import docker
 

@@ -212,7 +212,10 @@ def engine(tmp_path_factory: pytest.TempPathFactory):
     socket = tmp_path_factory.mktemp("podman") / "podman.sock"
     base_url = f"unix://{socket}"
     log = open(socket.parent / "service.log", "wb")  # noqa: SIM115 - open while the service runs
-    service = subprocess.Popen(["podman", "system", "service", "--time=0", base_url], stdout=log, stderr=subprocess.STDOUT)
+    # cwd: conmon leaves an `oom` marker in its working folder when a container is killed for memory
+    service = subprocess.Popen(
+        ["podman", "system", "service", "--time=0", base_url], stdout=log, stderr=subprocess.STDOUT, cwd=socket.parent
+    )
     try:
         _wait_for(base_url, service)
         yield base_url
