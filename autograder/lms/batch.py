@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydantic import ValidationError
 
 from autograder.intake.roster import students_in
 from autograder.lms.roster import Roster, Student
 from autograder.results import SubmissionResult
-from autograder.results.store import READ_LIMIT_BYTES
+from autograder.results.store import read_result_or_reason
 
 
 class BatchError(Exception):
@@ -34,22 +31,6 @@ class Batch:
         return f"Batch({str(self.folder)!r}, {len(self.results)} results, {len(self.warnings)} warnings)"
 
 
-def _read_one(path: Path) -> SubmissionResult | str:
-    """Return the result in `path`, or a sentence saying why it is not one."""
-    try:
-        if path.stat().st_size > READ_LIMIT_BYTES:
-            return f"{path} is larger than any result file ({path.stat().st_size} bytes); skipped"
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        return f"{path} cannot be read ({exc}); skipped"
-    except json.JSONDecodeError as exc:
-        return f"{path} is not valid JSON ({exc}); skipped: regrade that submission or remove the file"
-    try:
-        return SubmissionResult.model_validate(doc)
-    except ValidationError as exc:
-        return f"{path} is not a result file ({exc.error_count()} fields wrong, first: {exc.errors()[0]['loc']}); skipped"
-
-
 def read_batch(folder: Path) -> Batch:
     """Read every `<name>.json` directly in `folder` (not `logs/`, not hidden temp files); all must be one assignment."""
     if not folder.is_dir():
@@ -58,9 +39,9 @@ def read_batch(folder: Path) -> Batch:
     for path in sorted(folder.glob("*.json")):
         if path.name.startswith(".") or not path.is_file():
             continue
-        got = _read_one(path)
+        got = read_result_or_reason(path)
         if isinstance(got, str):
-            batch.warnings.append(got)
+            batch.warnings.append(f"{path} is {got}; skipped (regrade that submission, or remove the file)")
         else:
             batch.results.append(got)
     if not batch.results:

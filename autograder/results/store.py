@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from autograder.intake.names import file_stem
 from autograder.results.models import MAX_RESULT_BYTES, SubmissionResult
 
@@ -44,11 +46,35 @@ def write_result(result: SubmissionResult, out_dir: Path) -> Path:
     return write_atomic(result_path(out_dir, safe.submission), safe.model_dump_json(indent=2))
 
 
-def read_result(path: Path) -> SubmissionResult | None:
-    """Read a result file, or None when it is missing, oversized or unreadable."""
+def _first_problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "the file"
+    return f"{exc.error_count()} invalid field(s), first `{where}`: {first['msg']}"
+
+
+def read_result_or_reason(path: Path) -> SubmissionResult | str:
+    """Return the result in `path`, or a phrase saying why it is not a readable result (`not valid JSON (...)`)."""
     try:
         if path.stat().st_size > READ_LIMIT_BYTES:
-            return None
-        return SubmissionResult.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, RecursionError):
-        return None
+            return f"larger than {READ_LIMIT_BYTES // 1_000_000} MB, so not a result file"
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    except RecursionError:
+        return "nested too deeply to be a result file"
+    if not isinstance(doc, dict) or "submission" not in doc or "tests" not in doc:
+        return "not a result file (no `submission` and `tests` fields)"
+    try:
+        return SubmissionResult.model_validate(doc)
+    except ValidationError as exc:
+        return f"not a valid result: {_first_problem(exc)}"
+
+
+def read_result(path: Path) -> SubmissionResult | None:
+    """Read a result file, or None when it is missing, oversized or unreadable."""
+    got = read_result_or_reason(path)
+    return None if isinstance(got, str) else got

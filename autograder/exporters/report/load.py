@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from autograder.intake.names import printable
 from autograder.results import SubmissionResult
-from autograder.results.store import READ_LIMIT_BYTES
+from autograder.results.store import read_result_or_reason
 
 
 class ReportError(Exception):
@@ -25,34 +22,6 @@ class Loaded:
     folder: Path
     results: list[SubmissionResult]
     warnings: list[str] = field(default_factory=list)
-
-
-def _first_problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "the file"
-    return f"{exc.error_count()} invalid field(s), first `{where}`: {first['msg']}"
-
-
-def read_one(path: Path) -> SubmissionResult | str:
-    """Return the result in `path`, or why it is not a readable result."""
-    try:
-        if path.stat().st_size > READ_LIMIT_BYTES:
-            return f"larger than {READ_LIMIT_BYTES // 1_000_000} MB, so not a result file"
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return f"unreadable ({exc.strerror or exc})"
-    except UnicodeDecodeError:
-        return "not UTF-8 text"
-    except json.JSONDecodeError as exc:
-        return f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-    except RecursionError:
-        return "JSON nested too deeply"
-    if not isinstance(doc, dict) or "submission" not in doc or "tests" not in doc:
-        return "not a result file (no `submission` and `tests` fields)"
-    try:
-        return SubmissionResult.model_validate(doc)
-    except ValidationError as exc:
-        return f"not a valid result: {_first_problem(exc)}"
 
 
 def _result_files(folder: Path) -> list[Path]:
@@ -97,7 +66,7 @@ def load_results(folder: Path) -> Loaded:
     warnings: list[str] = []
     found: list[tuple[Path, SubmissionResult]] = []
     for path in _result_files(folder):
-        got = read_one(path)
+        got = read_result_or_reason(path)
         if isinstance(got, str):
             warnings.append(f"skipped {printable(path.name)}: {got}")
         else:
