@@ -388,15 +388,17 @@ def _container_runner(a: Assignment, device: str, image: str | None, gpus: str |
 
 
 def _check_device(a: Assignment, device: str) -> None:
-    """Refuse `--device cuda` before grading anything where it cannot be honoured."""
+    """Refuse `--device cuda` before grading anything where it cannot be honoured (the referee's own rule)."""
     if device != "cuda":
         return
-    if a.spec.framework != "torch" or "gpu" not in a.spec.devices:
-        raise _fail(f"{a.id} does not allow a GPU (its spec's `devices` is {a.spec.devices}); grade with --device auto or cpu.")
-    import torch
+    import pytest
 
-    if not torch.cuda.is_available():
-        raise _fail("--device cuda, but this machine has no usable GPU (torch.cuda.is_available() is False); grade with --device auto or cpu.")
+    from autograder.referee.plugin import choose_device
+
+    try:
+        choose_device(a.spec.model_dump(mode="json"), device)
+    except pytest.UsageError as exc:
+        raise _fail(str(exc).removeprefix("autograder: ")) from None
 
 
 def _check_isolation(unconfined: bool) -> None:
