@@ -450,20 +450,19 @@ class _Decoder:
         self.charge(len(blob))
         return bytes(blob)
 
-    def tag_nd(self, node: dict, depth: int) -> np.ndarray:
+    def _array(self, node: dict, tag: str) -> np.ndarray:
         dtype = _numeric_dtype(node["dtype"])
         shape = _shape(node["shape"], dtype)
-        blob = self.blobs.take(node["~nd"])
+        blob = self.blobs.take(node[tag])
         self.charge(len(blob))
         return _from_blob(blob, dtype, shape)
 
+    def tag_nd(self, node: dict, depth: int) -> np.ndarray:
+        return self._array(node, "~nd")
+
     def tag_tensor(self, node: dict, depth: int) -> Any:
         """Rebuild a tensor where torch is loaded; a process without torch gets the same values as an ndarray."""
-        dtype = _numeric_dtype(node["dtype"])
-        shape = _shape(node["shape"], dtype)
-        blob = self.blobs.take(node["~tensor"])
-        self.charge(len(blob))  # torch.from_numpy shares the array's memory: the bytes are paid once
-        arr = _from_blob(blob, dtype, shape)
+        arr = self._array(node, "~tensor")  # torch.from_numpy shares its memory: the bytes are paid once
         torch = sys.modules.get("torch")
         return torch.from_numpy(arr) if torch is not None else arr
 
