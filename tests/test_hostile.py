@@ -338,7 +338,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return Corpus(
         out, results, error, wall_s, changed, survivors, left_in_tmp, markers, referee_peaks_mb=peaks,
         ipc_left=ipc_left, hostname=(hostname, socket.gethostname()),
-        grading_growth_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - baseline_mb if baseline_mb is not None else None,
+        grading_growth_mb=growth,
     )  # fmt: skip
 
 
