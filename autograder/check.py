@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.course import find_assignment
+from autograder.intake.answers import written_answers_in
 from autograder.intake.layouts import handout_name
 from autograder.intake.staging import NOTEBOOK_MODULE, stage
-from autograder.release import DISTRIBUTION, REQUIREMENTS, written_answers_in
+from autograder.release import DISTRIBUTION, REQUIREMENTS
 from autograder.results import SubmissionResult, TestResult, build_result
 from autograder.runners.local import run_tests
 from autograder.spec import SPEC_FILENAME, AssignmentSpec, SpecError, load_spec

@@ -16,11 +16,11 @@ from typing import Any
 
 from autograder.course import Assignment
 from autograder.exporters.gradebook import roster_view, write_gradebook
+from autograder.intake.answers import written_answers_in
 from autograder.intake.layouts import Received, Skipped, read_download, scan_folder
 from autograder.intake.names import file_stem, printable
 from autograder.intake.roster import Roster, Student, read_roster
 from autograder.intake.staging import StagedSubmission, SubmissionError, stage, submission_name
-from autograder.release import written_answers_in
 from autograder.results import SubmissionResult, build_result, error_result, read_result, write_result
 from autograder.results.fingerprint import grading_fingerprint
 from autograder.results.lateness import assess

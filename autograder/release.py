@@ -12,7 +12,6 @@ notebook, submit); without it nothing is added to it.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import autograder
 from autograder.course import Assignment
-from autograder.intake.names import truncate
+from autograder.intake.answers import WRITTEN_ANSWER_TAG
 from autograder.spec import SPEC_FILENAME, AssignmentSpec, SpecError
 
 DISTRIBUTION = "dlcourse-autograder"  # pyproject's [project] name; the import package and command are `autograder`
@@ -31,9 +30,6 @@ WHEELS = "wheels"
 REQUIREMENTS = "requirements.txt"
 README_NAME = "README.md"
 README_MARKER = "<!-- autograder:handout -->"
-WRITTEN_ANSWER_TAG = "written-answer"
-ANSWER_PLACEHOLDER = "_Write your answer here._"
-MAX_ANSWER_CHARS, MAX_ANSWERS = 20_000, 20  # a result file stays small whatever a notebook holds
 EXTRAS = {"numpy": ["notebook"], "torch": ["notebook", "torch"]}  # per spec framework
 SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 WHEEL_SOURCES = ("pyproject.toml", "README.md")  # besides autograder/: what the build backend reads
@@ -287,34 +283,6 @@ def missing_extra(exc: ModuleNotFoundError) -> str | None:
         return None
     return (f"this command needs `{module}`, which is not installed here: install the `{extra}` extra, "
             f"pip install '{DISTRIBUTION}[{extra}]' (in the course's checkout: pip install -e '.[{extra}]').")  # fmt: skip
-
-
-def written_answers(notebook: Path) -> dict[str, str]:
-    """Return {answer id: text} from a notebook's markdown cells tagged `written-answer`; an unreadable notebook gives {}."""
-    try:
-        cells = json.loads(notebook.read_text(encoding="utf-8", errors="replace")).get("cells", [])
-    except (OSError, ValueError, RecursionError, AttributeError):
-        return {}
-    answers: dict[str, str] = {}
-    for n, cell in enumerate(c for c in cells if isinstance(c, dict) and c.get("cell_type") == "markdown"):
-        meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-        if WRITTEN_ANSWER_TAG not in (meta.get("tags") or []):
-            continue
-        source = cell.get("source", "")
-        text = "".join(map(str, source)) if isinstance(source, list) else str(source)
-        key = truncate(str(meta.get("answer_id") or cell.get("id") or f"answer_{n}"), 80)
-        answers[key] = truncate(text.replace(ANSWER_PLACEHOLDER, "").strip(), MAX_ANSWER_CHARS)
-        if len(answers) == MAX_ANSWERS:
-            break
-    return answers
-
-
-def written_answers_in(folder: Path) -> dict[str, str]:
-    """Return the written answers of the notebooks at the top of a staged submission folder (the first notebook wins per id)."""
-    answers: dict[str, str] = {}
-    for notebook in sorted(p for p in folder.glob("*") if p.suffix.casefold() == ".ipynb" and p.is_file() and not p.is_symlink()):
-        answers = written_answers(notebook) | answers
-    return answers
 
 
 def _tree(folder: Path, prefix: str) -> dict[str, bytes]:

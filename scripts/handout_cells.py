@@ -2,7 +2,7 @@
 
 Used by scripts/build_a*_notebook.py. `stop_at_stubs` lets a notebook run top to bottom before the
 student has written anything, saying which function to write next; `answer_cells` writes markdown
-cells tagged `written-answer` (autograder.release.WRITTEN_ANSWER_TAG) that grading collects from
+cells tagged `written-answer` (autograder.intake.answers.WRITTEN_ANSWER_TAG) that grading collects from
 the submitted notebook into a result's `metadata.written_answers`.
 """
 
@@ -12,7 +12,7 @@ import textwrap
 
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from autograder.release import ANSWER_PLACEHOLDER, WRITTEN_ANSWER_TAG
+from autograder.intake.answers import ANSWER_PLACEHOLDER, WRITTEN_ANSWER_TAG
 
 GUARD_INTRO = """## While you work
 

@@ -12,19 +12,8 @@ import pytest
 
 import autograder
 from autograder.course import find_assignment, list_assignments
-from autograder.release import (
-    ANSWER_PLACEHOLDER,
-    DISTRIBUTION,
-    README_MARKER,
-    REQUIREMENTS,
-    WHEELS,
-    WRITTEN_ANSWER_TAG,
-    build_handout,
-    engine_wheel,
-    missing_extra,
-    written_answers,
-    written_answers_in,
-)
+from autograder.intake.answers import ANSWER_PLACEHOLDER, WRITTEN_ANSWER_TAG, written_answers, written_answers_in
+from autograder.release import DISTRIBUTION, README_MARKER, REQUIREMENTS, WHEELS, build_handout, engine_wheel, missing_extra
 from tests.conftest import REPO
 
 FIXTURE_COURSE = REPO / "tests" / "fixtures" / "course"
