@@ -30,6 +30,12 @@ def test_every_stub_region_ends_in_not_implemented():
         assert "pass  # YOUR CODE" not in text and "= None  # YOUR CODE" not in text
 
 
+def test_the_untouched_stub_sample_is_the_handout():
+    sample = REPO / "examples" / "submissions" / "a1_mlp_numpy" / "mia_untouched_stub"
+    for file in A1.spec.student_files:
+        assert (sample / file).read_text() == (A1.template / file).read_text(), file
+
+
 @pytest.mark.slow
 def test_validate_solution_full_marks_and_stubs_zero_not_attempted():
     report = validate(A1)

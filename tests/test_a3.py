@@ -31,6 +31,12 @@ def test_every_stub_region_ends_in_not_implemented():
         assert "pass  # YOUR CODE" not in text and "= None  # YOUR CODE" not in text
 
 
+def test_the_untouched_stub_sample_is_the_handout():
+    sample = REPO / "examples" / "submissions" / "a3_cnn" / "kim_untouched_stub"
+    for file in A3.spec.student_files:
+        assert (sample / file).read_text() == (A3.template / file).read_text(), file
+
+
 def test_every_student_function_has_a_region_in_the_solution():
     regions = student_regions(A3.solution, A3.template, A3.spec.student_files)
     found = {f"{file}::{name}" for file, r in regions.items() for name in r.lines}

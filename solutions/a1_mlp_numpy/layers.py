@@ -3,7 +3,7 @@
 Every layer has a forward function that returns ``(out, cache)`` and a
 backward function that takes ``(dout, cache)`` and returns the gradient of
 the loss with respect to each input of the forward function. No function
-changes the arrays it is given (x, w, dout, ...): each returns new arrays.
+writes into the arrays it is given (x, w, dout, ...): results go in new arrays.
 """
 
 import numpy as np

@@ -12,7 +12,8 @@ Every rule follows one contract:
   zeros_like(w) and are stored back into config, so pass the same dict
   to the next call for the same parameter.
 
-Returns next_w, the updated weights, and config.
+Returns next_w, the updated weights as a new array (w and dw are left
+unchanged: no in-place update), and config.
 """
 
 import numpy as np

@@ -1,0 +1,48 @@
+"""Weight initialisation schemes for fully connected layers."""
+
+import numpy as np
+
+
+def xavier_init(fan_in, fan_out, rng):
+    """Draw a weight matrix with Xavier / Glorot normal initialisation.
+
+    Inputs:
+    - fan_in: number of inputs to the layer, D
+    - fan_out: number of outputs of the layer, M
+    - rng: numpy Generator; draw with rng.standard_normal
+
+    Returns:
+    - w: (D, M) samples from N(0, std**2) with std = sqrt(2 / (D + M))
+    """
+    # ---- YOUR CODE HERE: w of shape (fan_in, fan_out) with the std above.
+    # Pitfall: draw exactly one rng.standard_normal((fan_in, fan_out)) call so
+    # results match the reference for the same seed. ----
+    # Glorot: the variance averages over fan-in and fan-out
+    std = np.sqrt(2.0 / (fan_in + fan_out))
+    # exactly one draw from the generator
+    standard_samples = rng.standard_normal((fan_in, fan_out))
+    w = standard_samples * std
+    # ---- END YOUR CODE ----
+    return w
+
+
+def he_init(fan_in, fan_out, rng):
+    """Draw a weight matrix with He (Kaiming) normal initialisation, suited to ReLU.
+
+    Inputs:
+    - fan_in: number of inputs to the layer, D
+    - fan_out: number of outputs of the layer, M
+    - rng: numpy Generator; draw with rng.standard_normal
+
+    Returns:
+    - w: (D, M) samples from N(0, std**2) with std = sqrt(2 / D)
+    """
+    # ---- YOUR CODE HERE: w of shape (fan_in, fan_out) with the std above.
+    # Pitfall: std, not variance: multiply the normal samples by sqrt(2 / fan_in). ----
+    # He: the variance 2 / fan_in keeps the signal's scale through ReLUs
+    std = np.sqrt(2.0 / fan_in)
+    # exactly one draw from the generator
+    standard_samples = rng.standard_normal((fan_in, fan_out))
+    w = standard_samples * std
+    # ---- END YOUR CODE ----
+    return w

@@ -1,0 +1,231 @@
+"""A fully connected network of any depth, built from the layers in layers.py."""
+
+import init as init_mod
+import numpy as np
+from layers import (
+    affine_backward,
+    affine_forward,
+    batchnorm_backward,
+    batchnorm_forward,
+    dropout_backward,
+    dropout_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax_cross_entropy,
+    tanh_backward,
+    tanh_forward,
+)
+
+# name -> (forward, backward)
+ACTIVATIONS = {
+    "relu": (relu_forward, relu_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "tanh": (tanh_forward, tanh_backward),
+}
+INITS = {
+    "he": init_mod.he_init,
+    "xavier": init_mod.xavier_init,
+}
+
+
+class MLP:
+    """A multi-layer perceptron with softmax cross-entropy loss.
+
+    Each of the L - 1 hidden layers is
+        affine -> [batchnorm] -> activation -> [dropout]
+    and the last layer is an affine layer giving the class scores. The
+    weights are in self.params: 'W1', 'b1', ..., 'W{L}', 'b{L}', plus
+    'gamma{i}', 'beta{i}' for each hidden layer i when batchnorm is used.
+    """
+
+    def __init__(
+        self,
+        hidden_dims,
+        input_dim=784,
+        num_classes=10,
+        activation="relu",
+        init="he",
+        reg=0.0,
+        dropout=0.0,
+        use_batchnorm=False,
+        seed=0,
+        dtype=np.float64,
+    ):
+        """Create the network and initialise its parameters.
+
+        Inputs:
+        - hidden_dims: list of ints, the width of each hidden layer
+        - input_dim: D, the size of each input row
+        - num_classes: C, the number of classes
+        - activation: 'relu', 'sigmoid' or 'tanh'
+        - init: 'he' or 'xavier', the scheme for the weight matrices
+        - reg: L2 strength; the loss gains 0.5 * reg * sum(W**2) over the W's
+        - dropout: probability of dropping each hidden unit (0 disables)
+        - use_batchnorm: add batch normalisation after each hidden affine layer
+        - seed: seeds np.random.default_rng, which draws the weights in layer
+          order and then the dropout masks
+        - dtype: numpy float type of the parameters and computations
+        """
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {activation!r}; valid: {sorted(ACTIVATIONS)}"
+            )
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; valid: {sorted(INITS)}")
+        self.hidden_dims = list(hidden_dims)
+        self.num_layers = len(self.hidden_dims) + 1
+        self.activation = activation
+        self.reg = reg
+        self.dropout = dropout
+        self.use_batchnorm = use_batchnorm
+        self.dtype = dtype
+        self.rng = np.random.default_rng(seed)
+
+        self.params = {}
+        dims = [input_dim] + self.hidden_dims + [num_classes]
+        for i in range(1, self.num_layers + 1):
+            fan_in, fan_out = dims[i - 1], dims[i]
+            self.params[f"W{i}"] = INITS[init](fan_in, fan_out, self.rng).astype(dtype)
+            self.params[f"b{i}"] = np.zeros(fan_out, dtype=dtype)
+            if use_batchnorm and i < self.num_layers:
+                self.params[f"gamma{i}"] = np.ones(fan_out, dtype=dtype)
+                self.params[f"beta{i}"] = np.zeros(fan_out, dtype=dtype)
+
+        # one dict per hidden layer; batchnorm_forward keeps the running stats here
+        self.bn_params = (
+            [{"mode": "train"} for _ in self.hidden_dims] if use_batchnorm else []
+        )
+
+    def loss(self, X, y=None):
+        """Compute the class scores, or the loss and its gradients.
+
+        Inputs:
+        - X: (N, D) input batch
+        - y: (N,) integer labels, or None
+
+        Returns:
+        - if y is None (evaluation: no dropout, batchnorm uses running stats):
+          scores: (N, C)
+        - otherwise (training):
+          loss: scalar, data loss + 0.5 * reg * sum of squared weight matrices
+          grads: dict with the same keys and shapes as self.params
+        """
+        X = np.asarray(X, dtype=self.dtype)
+        train = y is not None
+        for bn_param in self.bn_params:
+            bn_param["mode"] = "train" if train else "test"
+        act_forward, act_backward = ACTIVATIONS[self.activation]
+        L = self.num_layers
+        p = self.params
+
+        # ---- YOUR CODE HERE: forward through the L - 1 hidden layers
+        # (affine -> [batchnorm] -> activation -> [dropout], with
+        # self.bn_params[i - 1], self.dropout, train and self.rng), then the
+        # last affine layer. If y is None, return the scores. Otherwise set
+        # loss (softmax_cross_entropy + 0.5 * reg * sum(W**2) over W1..WL) and
+        # fill grads by running the backward functions in reverse order.
+        # Pitfall: regularise the W's only (not b, gamma, beta), and add
+        # reg * W to each grads['W{i}']. ----
+
+        # ---------------- forward pass ----------------
+        # one dict of caches per hidden layer, filled in layer order
+        affine_caches = {}
+        batchnorm_caches = {}
+        activation_caches = {}
+        dropout_caches = {}
+
+        layer_input = X
+        for i in range(1, L):
+            # affine
+            W_i = p[f"W{i}"]
+            b_i = p[f"b{i}"]
+            affine_out, affine_caches[i] = affine_forward(layer_input, W_i, b_i)
+
+            # optional batch normalisation (its mode was set above)
+            if self.use_batchnorm:
+                gamma_i = p[f"gamma{i}"]
+                beta_i = p[f"beta{i}"]
+                bn_param_i = self.bn_params[i - 1]
+                bn_out, batchnorm_caches[i] = batchnorm_forward(
+                    affine_out, gamma_i, beta_i, bn_param_i
+                )
+            else:
+                bn_out = affine_out
+
+            # nonlinearity
+            act_out, activation_caches[i] = act_forward(bn_out)
+
+            # optional dropout (only in training; draws its mask from self.rng)
+            if self.dropout > 0:
+                drop_out, dropout_caches[i] = dropout_forward(
+                    act_out, self.dropout, train, self.rng
+                )
+            else:
+                drop_out = act_out
+                dropout_caches[i] = None
+
+            layer_input = drop_out
+
+        # last layer: affine only, giving the class scores
+        W_last = p[f"W{L}"]
+        b_last = p[f"b{L}"]
+        scores, affine_caches[L] = affine_forward(layer_input, W_last, b_last)
+
+        if not train:
+            return scores
+
+        # ---------------- loss ----------------
+        data_loss, dscores = softmax_cross_entropy(scores, y)
+
+        # L2 penalty on the weight matrices only (not b, gamma, beta)
+        reg_loss = 0.0
+        for i in range(1, L + 1):
+            W_i = p[f"W{i}"]
+            reg_loss = reg_loss + 0.5 * self.reg * float(np.sum(W_i * W_i))
+        loss = data_loss + reg_loss
+
+        # ---------------- backward pass ----------------
+        grads = {}
+
+        # last affine layer
+        dlayer_input, dW_last, db_last = affine_backward(dscores, affine_caches[L])
+        grads[f"W{L}"] = dW_last + self.reg * W_last
+        grads[f"b{L}"] = db_last
+
+        # hidden layers in reverse order
+        for i in range(L - 1, 0, -1):
+            # dropout
+            dact_out = dropout_backward(dlayer_input, dropout_caches[i])
+
+            # nonlinearity
+            dbn_out = act_backward(dact_out, activation_caches[i])
+
+            # batch normalisation
+            if self.use_batchnorm:
+                daffine_out, dgamma_i, dbeta_i = batchnorm_backward(
+                    dbn_out, batchnorm_caches[i]
+                )
+                grads[f"gamma{i}"] = dgamma_i
+                grads[f"beta{i}"] = dbeta_i
+            else:
+                daffine_out = dbn_out
+
+            # affine
+            dlayer_input, dW_i, db_i = affine_backward(daffine_out, affine_caches[i])
+            grads[f"W{i}"] = dW_i + self.reg * p[f"W{i}"]
+            grads[f"b{i}"] = db_i
+        # ---- END YOUR CODE ----
+        return loss, grads
+
+    def predict(self, X):
+        """Predict a label for each row of X.
+
+        Inputs:
+        - X: (N, D) input batch
+
+        Returns:
+        - y_pred: (N,) integer labels, the argmax of the scores
+        """
+        return np.argmax(self.loss(X), axis=1)

@@ -1,0 +1,198 @@
+"""A fully connected network of any depth, built from the layers in layers.py."""
+
+import init as init_mod
+import numpy as np
+from layers import (
+    affine_backward,
+    affine_forward,
+    batchnorm_backward,
+    batchnorm_forward,
+    dropout_backward,
+    dropout_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax_cross_entropy,
+    tanh_backward,
+    tanh_forward,
+)
+
+# name -> (forward, backward)
+ACTIVATIONS = {
+    "relu": (relu_forward, relu_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "tanh": (tanh_forward, tanh_backward),
+}
+INITS = {
+    "he": init_mod.he_init,
+    "xavier": init_mod.xavier_init,
+}
+
+
+class MLP:
+    """A multi-layer perceptron with softmax cross-entropy loss.
+
+    Each of the L - 1 hidden layers is
+        affine -> [batchnorm] -> activation -> [dropout]
+    and the last layer is an affine layer giving the class scores. The
+    weights are in self.params: 'W1', 'b1', ..., 'W{L}', 'b{L}', plus
+    'gamma{i}', 'beta{i}' for each hidden layer i when batchnorm is used.
+    """
+
+    def __init__(
+        self,
+        hidden_dims,
+        input_dim=784,
+        num_classes=10,
+        activation="relu",
+        init="he",
+        reg=0.0,
+        dropout=0.0,
+        use_batchnorm=False,
+        seed=0,
+        dtype=np.float64,
+    ):
+        """Create the network and initialise its parameters.
+
+        Inputs:
+        - hidden_dims: list of ints, the width of each hidden layer
+        - input_dim: D, the size of each input row
+        - num_classes: C, the number of classes
+        - activation: 'relu', 'sigmoid' or 'tanh'
+        - init: 'he' or 'xavier', the scheme for the weight matrices
+        - reg: L2 strength; the loss gains 0.5 * reg * sum(W**2) over the W's
+        - dropout: probability of dropping each hidden unit (0 disables)
+        - use_batchnorm: add batch normalisation after each hidden affine layer
+        - seed: seeds np.random.default_rng, which draws the weights in layer
+          order and then the dropout masks
+        - dtype: numpy float type of the parameters and computations
+        """
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {activation!r}; valid: {sorted(ACTIVATIONS)}"
+            )
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; valid: {sorted(INITS)}")
+        self.hidden_dims = list(hidden_dims)
+        self.num_layers = len(self.hidden_dims) + 1
+        self.activation = activation
+        self.reg = reg
+        self.dropout = dropout
+        self.use_batchnorm = use_batchnorm
+        self.dtype = dtype
+        self.rng = np.random.default_rng(seed)
+
+        self.params = {}
+        dims = [input_dim] + self.hidden_dims + [num_classes]
+        for i in range(1, self.num_layers + 1):
+            fan_in, fan_out = dims[i - 1], dims[i]
+            self.params[f"W{i}"] = INITS[init](fan_in, fan_out, self.rng).astype(dtype)
+            self.params[f"b{i}"] = np.zeros(fan_out, dtype=dtype)
+            if use_batchnorm and i < self.num_layers:
+                self.params[f"gamma{i}"] = np.ones(fan_out, dtype=dtype)
+                self.params[f"beta{i}"] = np.zeros(fan_out, dtype=dtype)
+
+        # one dict per hidden layer; batchnorm_forward keeps the running stats here
+        self.bn_params = (
+            [{"mode": "train"} for _ in self.hidden_dims] if use_batchnorm else []
+        )
+
+    def loss(self, X, y=None):
+        """Compute the class scores, or the loss and its gradients.
+
+        Inputs:
+        - X: (N, D) input batch
+        - y: (N,) integer labels, or None
+
+        Returns:
+        - if y is None (evaluation: no dropout, batchnorm uses running stats):
+          scores: (N, C)
+        - otherwise (training):
+          loss: scalar, data loss + 0.5 * reg * sum of squared weight matrices
+          grads: dict with the same keys and shapes as self.params
+        """
+        X = np.asarray(X, dtype=self.dtype)
+        train = y is not None
+        for bn_param in self.bn_params:
+            bn_param["mode"] = "train" if train else "test"
+        act_forward, act_backward = ACTIVATIONS[self.activation]
+        L = self.num_layers
+        p = self.params
+
+        # ---- YOUR CODE HERE: forward through the L - 1 hidden layers
+        # (affine -> [batchnorm] -> activation -> [dropout], with
+        # self.bn_params[i - 1], self.dropout, train and self.rng), then the
+        # last affine layer. If y is None, return the scores. Otherwise set
+        # loss (softmax_cross_entropy + 0.5 * reg * sum(W**2) over W1..WL) and
+        # fill grads by running the backward functions in reverse order.
+        # Pitfall: regularise the W's only (not b, gamma, beta), and add
+        # reg * W to each grads['W{i}']. ----
+        assert X.ndim >= 2, f"X must be (N, D), got shape {X.shape}"
+        N = X.shape[0]
+        if train:
+            y = np.asarray(y)
+            assert y.shape == (N,), f"y must have shape ({N},), got {y.shape}"
+
+        # forward: hidden layers, in order (dropout masks drawn layer by layer)
+        h = X
+        caches = []
+        for i in range(1, L):
+            h, fc_cache = affine_forward(h, p[f"W{i}"], p[f"b{i}"])
+            bn_cache = None
+            if self.use_batchnorm:
+                h, bn_cache = batchnorm_forward(
+                    h, p[f"gamma{i}"], p[f"beta{i}"], self.bn_params[i - 1]
+                )
+            h, act_cache = act_forward(h)
+            # no draw when not training or when self.dropout == 0
+            h, drop_cache = dropout_forward(h, self.dropout, train, self.rng)
+            caches.append((fc_cache, bn_cache, act_cache, drop_cache))
+        scores, out_cache = affine_forward(h, p[f"W{L}"], p[f"b{L}"])
+
+        if not train:
+            return scores
+
+        data_loss, dscores = softmax_cross_entropy(scores, y)
+        weights = [np.asarray(p[f"W{i}"], dtype=np.float64) for i in range(1, L + 1)]
+        reg_loss = 0.5 * self.reg * sum(float(np.sum(W * W)) for W in weights)
+        loss = float(data_loss) + reg_loss
+
+        # backward: the same layers in reverse order
+        grads = {}
+        dh, dW, db = affine_backward(dscores, out_cache)
+        grads[f"W{L}"] = dW + self.reg * weights[L - 1]
+        grads[f"b{L}"] = db
+        for i in range(L - 1, 0, -1):
+            fc_cache, bn_cache, act_cache, drop_cache = caches[i - 1]
+            dh = dropout_backward(dh, drop_cache)
+            dh = act_backward(dh, act_cache)
+            if self.use_batchnorm:
+                dh, dgamma, dbeta = batchnorm_backward(dh, bn_cache)
+                grads[f"gamma{i}"] = dgamma
+                grads[f"beta{i}"] = dbeta
+            dh, dW, db = affine_backward(dh, fc_cache)
+            grads[f"W{i}"] = dW + self.reg * weights[i - 1]
+            grads[f"b{i}"] = db
+
+        # same keys, shapes (and dtypes) as self.params
+        assert set(grads) == set(p), f"grads keys {sorted(grads)} != params keys {sorted(p)}"
+        for k, v in p.items():
+            v = np.asarray(v)
+            g = np.asarray(grads[k])
+            assert g.shape == v.shape, f"grads['{k}'] shape {g.shape} != params shape {v.shape}"
+            g_dtype = v.dtype if np.issubdtype(v.dtype, np.floating) else np.dtype(self.dtype)
+            grads[k] = g.astype(g_dtype, copy=False)
+        # ---- END YOUR CODE ----
+        return loss, grads
+
+    def predict(self, X):
+        """Predict a label for each row of X.
+
+        Inputs:
+        - X: (N, D) input batch
+
+        Returns:
+        - y_pred: (N,) integer labels, the argmax of the scores
+        """
+        return np.argmax(self.loss(X), axis=1)

@@ -1,0 +1,287 @@
+"""First-order update rules for training neural networks.
+
+Every rule follows one contract:
+
+    next_w, config = update(w, dw, config)
+
+- w: array of the current weights (any shape)
+- dw: array of the same shape, the gradient of the loss with respect to w
+- config: dict of hyperparameters and of the rule's state, or None (a new
+  dict is created). Missing hyperparameters get their defaults through
+  config.setdefault; state arrays (velocity, caches, moments) start as
+  zeros_like(w) and are stored back into config, so pass the same dict
+  to the next call for the same parameter.
+
+Returns next_w, the updated weights as a new array (w and dw are left
+unchanged: no in-place update), and config.
+"""
+
+import numpy as np
+
+
+def sgd(w, dw, config=None):
+    """Vanilla stochastic gradient descent: w -= learning_rate * dw.
+
+    Inputs:
+    - w: weights, any shape
+    - dw: gradient, same shape as w
+    - config: dict or None; 'learning_rate' (default 1e-2)
+
+    Returns:
+    - next_w: same shape as w
+    - config: the config dict
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+
+    # ---- YOUR CODE HERE: next_w, one gradient step from w.
+    # Pitfall: return a new array; do not modify w in place. ----
+    w = np.asarray(w)
+    dw = np.asarray(dw)
+    assert w.shape == dw.shape, f"w shape {w.shape} != dw shape {dw.shape}"
+    w_dtype = w.dtype if np.issubdtype(w.dtype, np.floating) else np.dtype(np.float64)
+    w64 = w.astype(np.float64)
+    dw64 = dw.astype(np.float64)
+    lr = float(config["learning_rate"])
+    next_w = (w64 - lr * dw64).astype(w_dtype, copy=False)
+    # ---- END YOUR CODE ----
+    return next_w, config
+
+
+def sgd_momentum(w, dw, config=None):
+    """Stochastic gradient descent with momentum.
+
+    v = momentum * v - learning_rate * dw; w += v
+
+    Inputs:
+    - w: weights, any shape
+    - dw: gradient, same shape as w
+    - config: dict or None; 'learning_rate' (default 1e-2), 'momentum'
+      (default 0.9), state 'velocity' (same shape as w)
+
+    Returns:
+    - next_w: same shape as w
+    - config: the config dict, with the new 'velocity'
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    v = config.get("velocity", np.zeros_like(w))
+
+    # ---- YOUR CODE HERE: the new velocity v and next_w = w + v.
+    # Pitfall: the velocity carries the minus sign (v = mu * v - lr * dw). ----
+    w = np.asarray(w)
+    dw = np.asarray(dw)
+    assert w.shape == dw.shape, f"w shape {w.shape} != dw shape {dw.shape}"
+    w_dtype = w.dtype if np.issubdtype(w.dtype, np.floating) else np.dtype(np.float64)
+    w64 = w.astype(np.float64)
+    dw64 = dw.astype(np.float64)
+    lr = float(config["learning_rate"])
+    v = np.asarray(v)
+    assert v.shape == w.shape, f"config['velocity'] has shape {v.shape}, expected {w.shape}"
+    v_dtype = v.dtype if np.issubdtype(v.dtype, np.floating) else w_dtype
+    mu = float(config["momentum"])
+    v64 = mu * v.astype(np.float64) - lr * dw64
+    next_w = (w64 + v64).astype(w_dtype, copy=False)
+    v = v64.astype(v_dtype, copy=False)
+    # ---- END YOUR CODE ----
+
+    config["velocity"] = v
+    return next_w, config
+
+
+def nesterov(w, dw, config=None):
+    """Nesterov momentum, in the form that takes the gradient at the current w.
+
+    v_prev = v; v = momentum * v - learning_rate * dw;
+    w += -momentum * v_prev + (1 + momentum) * v
+
+    Inputs:
+    - w: weights, any shape
+    - dw: gradient, same shape as w
+    - config: dict or None; 'learning_rate' (default 1e-2), 'momentum'
+      (default 0.9), state 'velocity' (same shape as w)
+
+    Returns:
+    - next_w: same shape as w
+    - config: the config dict, with the new 'velocity'
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    v = config.get("velocity", np.zeros_like(w))
+
+    # ---- YOUR CODE HERE: the new velocity v and next_w, as in the docstring.
+    # Pitfall: keep the OLD velocity (v_prev) before you overwrite v. ----
+    w = np.asarray(w)
+    dw = np.asarray(dw)
+    assert w.shape == dw.shape, f"w shape {w.shape} != dw shape {dw.shape}"
+    w_dtype = w.dtype if np.issubdtype(w.dtype, np.floating) else np.dtype(np.float64)
+    w64 = w.astype(np.float64)
+    dw64 = dw.astype(np.float64)
+    lr = float(config["learning_rate"])
+    v = np.asarray(v)
+    assert v.shape == w.shape, f"config['velocity'] has shape {v.shape}, expected {w.shape}"
+    v_dtype = v.dtype if np.issubdtype(v.dtype, np.floating) else w_dtype
+    mu = float(config["momentum"])
+    v_prev = v.astype(np.float64)  # a copy of the OLD velocity
+    v64 = mu * v_prev - lr * dw64
+    next_w = (w64 - mu * v_prev + (1.0 + mu) * v64).astype(w_dtype, copy=False)
+    v = v64.astype(v_dtype, copy=False)
+    # ---- END YOUR CODE ----
+
+    config["velocity"] = v
+    return next_w, config
+
+
+def adagrad(w, dw, config=None):
+    """Adagrad: per-weight learning rates from the running sum of squared gradients.
+
+    cache += dw**2; w -= learning_rate * dw / (sqrt(cache) + epsilon)
+
+    Inputs:
+    - w: weights, any shape
+    - dw: gradient, same shape as w
+    - config: dict or None; 'learning_rate' (default 1e-2), 'epsilon'
+      (default 1e-8), state 'cache' (same shape as w)
+
+    Returns:
+    - next_w: same shape as w
+    - config: the config dict, with the new 'cache'
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("epsilon", 1e-8)
+    cache = config.get("cache", np.zeros_like(w))
+
+    # ---- YOUR CODE HERE: the new cache and next_w.
+    # Pitfall: epsilon goes OUTSIDE the square root. ----
+    w = np.asarray(w)
+    dw = np.asarray(dw)
+    assert w.shape == dw.shape, f"w shape {w.shape} != dw shape {dw.shape}"
+    w_dtype = w.dtype if np.issubdtype(w.dtype, np.floating) else np.dtype(np.float64)
+    w64 = w.astype(np.float64)
+    dw64 = dw.astype(np.float64)
+    lr = float(config["learning_rate"])
+    cache = np.asarray(cache)
+    assert cache.shape == w.shape, f"config['cache'] has shape {cache.shape}, expected {w.shape}"
+    cache_dtype = cache.dtype if np.issubdtype(cache.dtype, np.floating) else w_dtype
+    eps = float(config["epsilon"])
+    cache64 = cache.astype(np.float64) + dw64 * dw64
+    next_w = (w64 - lr * dw64 / (np.sqrt(cache64) + eps)).astype(w_dtype, copy=False)
+    cache = cache64.astype(cache_dtype, copy=False)
+    # ---- END YOUR CODE ----
+
+    config["cache"] = cache
+    return next_w, config
+
+
+def rmsprop(w, dw, config=None):
+    """RMSProp: per-weight learning rates from a moving average of squared gradients.
+
+    cache = decay_rate * cache + (1 - decay_rate) * dw**2;
+    w -= learning_rate * dw / (sqrt(cache) + epsilon)
+
+    Inputs:
+    - w: weights, any shape
+    - dw: gradient, same shape as w
+    - config: dict or None; 'learning_rate' (default 1e-2), 'decay_rate'
+      (default 0.99), 'epsilon' (default 1e-8), state 'cache' (same shape as w)
+
+    Returns:
+    - next_w: same shape as w
+    - config: the config dict, with the new 'cache'
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    cache = config.get("cache", np.zeros_like(w))
+
+    # ---- YOUR CODE HERE: the new cache (a moving average, not a sum) and next_w.
+    # Pitfall: epsilon goes OUTSIDE the square root. ----
+    w = np.asarray(w)
+    dw = np.asarray(dw)
+    assert w.shape == dw.shape, f"w shape {w.shape} != dw shape {dw.shape}"
+    w_dtype = w.dtype if np.issubdtype(w.dtype, np.floating) else np.dtype(np.float64)
+    w64 = w.astype(np.float64)
+    dw64 = dw.astype(np.float64)
+    lr = float(config["learning_rate"])
+    cache = np.asarray(cache)
+    assert cache.shape == w.shape, f"config['cache'] has shape {cache.shape}, expected {w.shape}"
+    cache_dtype = cache.dtype if np.issubdtype(cache.dtype, np.floating) else w_dtype
+    eps = float(config["epsilon"])
+    decay = float(config["decay_rate"])
+    cache64 = decay * cache.astype(np.float64) + (1.0 - decay) * dw64 * dw64
+    next_w = (w64 - lr * dw64 / (np.sqrt(cache64) + eps)).astype(w_dtype, copy=False)
+    cache = cache64.astype(cache_dtype, copy=False)
+    # ---- END YOUR CODE ----
+
+    config["cache"] = cache
+    return next_w, config
+
+
+def adam(w, dw, config=None):
+    """Adam: momentum on the gradient and on its square, with bias correction.
+
+    t += 1 (before use); m = beta1 * m + (1 - beta1) * dw;
+    v = beta2 * v + (1 - beta2) * dw**2;
+    m_hat = m / (1 - beta1**t); v_hat = v / (1 - beta2**t);
+    w -= learning_rate * m_hat / (sqrt(v_hat) + epsilon)
+
+    Inputs:
+    - w: weights, any shape
+    - dw: gradient, same shape as w
+    - config: dict or None; 'learning_rate' (default 1e-3), 'beta1' (default
+      0.9), 'beta2' (default 0.999), 'epsilon' (default 1e-8), state 'm' and
+      'v' (same shape as w) and 't' (int, default 0)
+
+    Returns:
+    - next_w: same shape as w
+    - config: the config dict, with the new 'm', 'v' and 't'
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-3)
+    config.setdefault("beta1", 0.9)
+    config.setdefault("beta2", 0.999)
+    config.setdefault("epsilon", 1e-8)
+    m = config.get("m", np.zeros_like(w))
+    v = config.get("v", np.zeros_like(w))
+    t = config.get("t", 0)
+
+    # ---- YOUR CODE HERE: the new t, m, v and next_w, as in the docstring.
+    # Pitfall: increment t BEFORE the bias correction (with t = 0 you divide by zero). ----
+    w = np.asarray(w)
+    dw = np.asarray(dw)
+    assert w.shape == dw.shape, f"w shape {w.shape} != dw shape {dw.shape}"
+    w_dtype = w.dtype if np.issubdtype(w.dtype, np.floating) else np.dtype(np.float64)
+    w64 = w.astype(np.float64)
+    dw64 = dw.astype(np.float64)
+    lr = float(config["learning_rate"])
+    m = np.asarray(m)
+    assert m.shape == w.shape, f"config['m'] has shape {m.shape}, expected {w.shape}"
+    m_dtype = m.dtype if np.issubdtype(m.dtype, np.floating) else w_dtype
+    v = np.asarray(v)
+    assert v.shape == w.shape, f"config['v'] has shape {v.shape}, expected {w.shape}"
+    v_dtype = v.dtype if np.issubdtype(v.dtype, np.floating) else w_dtype
+    beta1 = float(config["beta1"])
+    beta2 = float(config["beta2"])
+    eps = float(config["epsilon"])
+    t = int(t) + 1  # increment BEFORE the bias correction
+    m64 = beta1 * m.astype(np.float64) + (1.0 - beta1) * dw64
+    v64 = beta2 * v.astype(np.float64) + (1.0 - beta2) * dw64 * dw64
+    m_hat = m64 / (1.0 - beta1 ** t)
+    v_hat = v64 / (1.0 - beta2 ** t)
+    next_w = (w64 - lr * m_hat / (np.sqrt(v_hat) + eps)).astype(w_dtype, copy=False)
+    m = m64.astype(m_dtype, copy=False)
+    v = v64.astype(v_dtype, copy=False)
+    # ---- END YOUR CODE ----
+
+    config["m"], config["v"], config["t"] = m, v, t
+    return next_w, config
