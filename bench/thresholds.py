@@ -23,7 +23,7 @@ a public test must never fail correct code); mnist-offline 0.87 (was 0.90, 0.02 
 correct run; now 0.05 below it and 0.07 above one_batch_per_epoch). Time: 18 min for 50 seeds of
 both workloads (the MNIST one is 95 % of it), 34 s for 200 seeds of the tiny one.
 
-Run: .venv/bin/python bench/thresholds.py [--seeds 50] [--jobs 2] [--only tiny|mnist]
+Run: .venv/bin/python bench/thresholds.py [--seeds 50] [--jobs 2] [--only tiny|mnist] [--match 'GLOB']
 Each run varies every seed of the test's workload at once (the MLP's, train's and the data's):
 a correct implementation that draws in another order behaves like another seed.
 """
@@ -31,6 +31,7 @@ a correct implementation that draws in another order behaves like another seed.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import functools
 import importlib
 import importlib.util
@@ -214,11 +215,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", choices=sorted(WORKLOADS))
+    parser.add_argument("--match", default="*", help="measure only implementations whose name matches this glob")
     args = parser.parse_args()
     workloads = [args.only] if args.only else list(WORKLOADS)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folders = {**correct_folders(), **broken_folders(Path(tmp))}
+        folders = {name: path for name, path in folders.items() if fnmatch.fnmatch(name, args.match)}
         results = measure(folders, workloads, args.seeds, args.jobs)
     report(results, workloads)
     print(f"\n{args.seeds} seeds, {len(folders)} implementations, {args.jobs} processes: "

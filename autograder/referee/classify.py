@@ -366,7 +366,7 @@ def classify(exc: BaseException, when: str, test: str, settings: Any, roots: lis
     if when == "call" and raised_in_test and isinstance(exc, TypeError) and (call := CALL_ERROR.match(str(exc))):
         # in-process (a student's local check): the student's function refused the handout's arguments
         return FAILED, CALL_MSG.format(name=f"`{call['name']}`", error=f"TypeError: {_short(str(exc))}")
-    if when == "call" and raised_in_test and isinstance(exc, TypeError | ValueError | IndexError | KeyError | AttributeError):
+    if when == "call" and raised_in_test and isinstance(exc, TypeError | ValueError | IndexError | KeyError | AttributeError | ArithmeticError):
         return FAILED, UNUSABLE_MSG.format(kind=type(exc).__name__, error=exc)
     return GRADER_ERROR, GRADER_ERROR_MSG.format(test=test)
 

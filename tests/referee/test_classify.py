@@ -114,6 +114,14 @@ def predict(X):
     return np.zeros((3_400_000, 1))  # would broadcast against (N,) labels to 3.4e9 values
 
 
+def history():
+    return [10 ** 400, 0.5]  # an int no float holds
+
+
+def batches():
+    return 0
+
+
 def config():
     settings = collections.OrderedDict(lr=0.1)
     settings["steps"] = collections.defaultdict(int, {"warmup": 3})
@@ -192,6 +200,14 @@ def test_referee_peak_memory(record):
     import resource
 
     record("referee_peak_mib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+
+
+def test_an_int_too_large_for_a_float(submission):
+    assert max(float(v) for v in submission.arith.history()) < 10
+
+
+def test_a_count_of_zero_divides(submission):
+    assert 100 / submission.arith.batches() > 1
 
 
 def test_ordered_and_default_dicts_cross_as_dicts(submission):
@@ -331,6 +347,13 @@ def test_a_lazy_map_the_test_did_not_check_is_still_the_students_failure(graded)
 def test_none_returned_is_failed_naming_what_was_expected(graded, name):
     outcome, message = _outcome(graded, name)
     assert (outcome, message.split(". ")[0]) == ("failed", "`forward` returned None, expected a tuple (out, cache)")
+
+
+@pytest.mark.parametrize(("name", "kind"), [("test_an_int_too_large_for_a_float", "OverflowError"),
+                                          ("test_a_count_of_zero_divides", "ZeroDivisionError")])
+def test_arithmetic_on_the_students_values_that_fails_is_the_students_failure(graded, name, kind):
+    outcome, message = _outcome(graded, name)
+    assert outcome == "failed" and message.startswith(f"The test could not use what your code returned ({kind}: "), message
 
 
 def test_a_list_of_the_wrong_length_is_failed_with_got_and_expected(graded):
