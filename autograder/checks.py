@@ -417,6 +417,8 @@ def _imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
                 yield node.lineno, alias.name
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             yield node.lineno, node.module
+        elif isinstance(node, ast.ImportFrom):  # relative: never a forbidden package, never an allowed one
+            yield node.lineno, "." * node.level + (node.module or "")
         elif isinstance(node, ast.Call):
             name = _dynamic_import_name(node)
             if name:
@@ -426,14 +428,12 @@ def _imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
 MAX_SCANNED_BYTES = 2 * 2**20
 
 
-def find_forbidden_imports(folder: str | Path,
-                           forbidden: Iterable[str] = DEFAULT_FORBIDDEN) -> list[ImportHit]:
-    """Return every forbidden import in the .py files under ``folder``, by AST scan.
+def _scan_imports(folder: str | Path, flagged: Callable[[str], bool]) -> list[ImportHit]:
+    """Return the imports ``flagged`` picks in the .py files under ``folder``, by AST scan.
 
     Files that do not parse are skipped: importing them fails on its own.
     """
     root = Path(folder)
-    forbidden = tuple(forbidden)
     hits = []
     for path in sorted(root.rglob("*.py")):
         if "__pycache__" in path.parts:
@@ -445,9 +445,15 @@ def find_forbidden_imports(folder: str | Path,
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         rel = path.relative_to(root).as_posix()
-        hits += [ImportHit(rel, line, module) for line, module in _imported_modules(tree)
-                 if _is_forbidden(module, forbidden)]
+        hits += [ImportHit(rel, line, module) for line, module in _imported_modules(tree) if flagged(module)]
     return hits
+
+
+def find_forbidden_imports(folder: str | Path,
+                           forbidden: Iterable[str] = DEFAULT_FORBIDDEN) -> list[ImportHit]:
+    """Return every forbidden import in the .py files under ``folder``, by AST scan."""
+    forbidden = tuple(forbidden)
+    return _scan_imports(folder, lambda module: _is_forbidden(module, forbidden))
 
 
 def forbid_imports(folder: str | Path, forbidden: Iterable[str] = DEFAULT_FORBIDDEN,
@@ -456,6 +462,27 @@ def forbid_imports(folder: str | Path, forbidden: Iterable[str] = DEFAULT_FORBID
     hits = find_forbidden_imports(folder, forbidden)
     if hits:
         raise AssertionError("\n".join(hit.message(hint) for hit in hits))
+
+
+def allow_only_imports(folder: str | Path, allowed: Iterable[str], hint: str = NUMPY_ONLY_HINT) -> None:
+    """Fail if any .py file under ``folder`` imports a module outside ``allowed`` (packages and their submodules).
+
+    Stricter than `forbid_imports` where a file must compute with a few libraries only: an import of
+    `sys`, `importlib` or a sibling module would reach a library some other way.
+    """
+    allowed = tuple(allowed)
+    hits = _scan_imports(folder, lambda module: not _is_forbidden(module, allowed))
+    if hits:
+        raise AssertionError("\n".join(hit.message(f"only {', '.join(allowed)} may be imported here; {hint}")
+                                        for hit in hits))
+
+
+def forbid_calls(what: str, calls: Iterable[str], hint: str) -> None:
+    """Fail if ``calls`` (what a watch recorded while ``what`` ran) is not empty."""
+    calls = sorted(set(calls))
+    if calls:
+        shown = ", ".join(f"`{c}`" for c in calls[:8]) + (f" and {len(calls) - 8} more" if len(calls) > 8 else "")
+        raise AssertionError(f"{what} called {shown}; {hint}")
 
 
 def _importing_frame() -> str:
