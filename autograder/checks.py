@@ -418,7 +418,8 @@ def _imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             yield node.lineno, node.module
         elif isinstance(node, ast.ImportFrom):  # relative: never a forbidden package, never an allowed one
-            yield node.lineno, "." * node.level + (node.module or "")
+            for name in [node.module] if node.module else [alias.name for alias in node.names]:
+                yield node.lineno, "." * node.level + name
         elif isinstance(node, ast.Call):
             name = _dynamic_import_name(node)
             if name:

@@ -7,6 +7,7 @@ import pytest
 
 from autograder import checks
 from autograder.checks import (
+    allow_only_imports,
     assert_array,
     assert_close,
     assert_defined,
@@ -18,6 +19,7 @@ from autograder.checks import (
     assert_within,
     block_imports,
     find_forbidden_imports,
+    forbid_calls,
     forbid_imports,
     grad_check,
     install_import_blocker,
@@ -344,6 +346,39 @@ def test_forbid_imports_allows_numpy_and_lookalikes(tmp_path):
         getattr(np, "import_module", None)
         """)
     forbid_imports(tmp_path)
+
+
+def test_allow_only_imports_accepts_the_allowed_packages_and_their_submodules(tmp_path):
+    write(tmp_path, "conv.py", """\
+        from __future__ import annotations
+        import numpy as np
+        from numpy.lib.stride_tricks import sliding_window_view
+        import math
+        """)
+    allow_only_imports(tmp_path, ("numpy", "math", "__future__"), hint="NumPy only.")
+
+
+@pytest.mark.parametrize("source, module", [
+    ("import sys\n", "sys"),
+    ("import importlib\n", "importlib"),
+    ("import model\n", "model"),
+    ("from . import model\n", ".model"),
+    ("from ..pkg import x\n", "..pkg"),
+    ("import numpyx\n", "numpyx"),
+    ("x = __import__('torch')\n", "torch"),
+])
+def test_allow_only_imports_names_every_other_import(tmp_path, source, module):
+    write(tmp_path, "conv.py", source)
+    with pytest.raises(AssertionError, match=re_escape(f"conv.py:1 imports `{module}`; only numpy, math may be imported here; NumPy only.")):
+        allow_only_imports(tmp_path, ("numpy", "math"), hint="NumPy only.")
+
+
+def test_forbid_calls_passes_nothing_and_names_what_was_called():
+    forbid_calls("your code", [], hint="h")
+    with pytest.raises(AssertionError, match=re_escape("your code called `conv2d`, `numpy`; NumPy only.")):
+        forbid_calls("your code", ["numpy", "conv2d", "numpy"], hint="NumPy only.")
+    with pytest.raises(AssertionError, match="and 2 more"):
+        forbid_calls("your code", [f"f{i}" for i in range(10)], hint="h")
 
 
 def test_forbid_imports_uses_the_callers_forbidden_list_and_hint(tmp_path):
