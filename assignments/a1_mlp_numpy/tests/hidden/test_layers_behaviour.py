@@ -262,18 +262,23 @@ def test_batchnorm_eval_leaves_running_stats_unchanged(submission, reference, rn
 # ---------------------------------------------------------------- inputs left unchanged
 
 class InputGuard:
-    """Runs a layer's forward and backward where the student's code runs; reports which inputs they changed."""
+    """Runs a layer's forward and backward where the student's code runs; returns the inputs as they are after.
+
+    The comparison with the inputs as sent happens in the grader's process, never with the student's NumPy.
+    """
 
     def __init__(self, forward, backward):
         self.forward, self.backward = forward, backward
 
     def run(self, args, dout):
-        kept = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
         out, cache = self.forward(*args)
-        dout_kept = dout.copy()
         grads = self.backward(dout, cache) if self.backward is not None else None
-        changed = [i for i, (a, k) in enumerate(zip(args, kept)) if k is not None and not np.array_equal(a, k)]
-        return out, grads, changed, not np.array_equal(dout, dout_kept)
+        return out, grads, [a if isinstance(a, np.ndarray) else None for a in args], dout
+
+
+def _changed(sent, after):
+    """Return the positions of the arrays in ``sent`` that ``after`` holds with other values."""
+    return [i for i, (a, b) in enumerate(zip(sent, after, strict=False)) if isinstance(a, np.ndarray) and not np.array_equal(a, b)]
 
 
 LAYER_PAIRS = {  # forward, backward, the forward's argument names
@@ -313,7 +318,10 @@ def test_layer_functions_leave_their_inputs_unchanged(submission, reference, rng
         guard = submission.define(InputGuard)(getattr(submission.layers, fwd),
                                               getattr(submission.layers, bwd) if bwd else None)
         dout = rng.standard_normal((5, 3) if name == "affine" else (5, 4))
-        out_st, grads_st, changed, dout_changed = guard.run([a.copy() if isinstance(a, np.ndarray) else dict(a) if isinstance(a, dict) else a for a in args], dout)
+        out_st, grads_st, args_after, dout_after = guard.run(
+            [a.copy() if isinstance(a, np.ndarray) else dict(a) if isinstance(a, dict) else a for a in args], dout)
+        changed = _changed(args, list(args_after))
+        dout_changed = not np.array_equal(dout, dout_after)
         if name == "dropout":
             _check_dropout(out_st, grads_st, args[0], dout)
             ref_args = [args[0].copy(), 0.0, False, None]  # nothing to compare: the masks are the student's own
