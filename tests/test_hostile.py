@@ -101,7 +101,7 @@ def _token(key: str) -> str:
 def _placeholders() -> dict[str, str]:
     """Values expected.yaml may name in messages: this grader's namespaces ({ns:pid}) and paths."""
     values = {"{repo}": str(REPO)}
-    for kind in ("ipc", "mnt", "net", "pid", "uts"):
+    for kind in ("cgroup", "ipc", "mnt", "net", "pid", "uts"):
         values[f"{{ns:{kind}}}"] = os.readlink(f"/proc/self/ns/{kind}")
     return values
 

@@ -33,8 +33,12 @@ from pathlib import Path
 FULL, CONTAINER, NONE = "full", "container", "none"
 LEVELS = (FULL, CONTAINER, NONE)
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
-NAMESPACES = {"mount": CLONE_NEWNS, "network": CLONE_NEWNET, "pid": CLONE_NEWPID, "ipc": CLONE_NEWIPC, "uts": CLONE_NEWUTS}
+CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP = 0x20000000, 0x40000000, 0x02000000
+NAMESPACES = {"mount": CLONE_NEWNS, "network": CLONE_NEWNET, "pid": CLONE_NEWPID, "ipc": CLONE_NEWIPC, "uts": CLONE_NEWUTS,
+              "cgroup": CLONE_NEWCGROUP}  # cgroup: the process sees its own control group as the root, not its name
+# System folders shown, but not this part: the control groups of every process on the host (other
+# submissions' CPU time and memory among them) are covered by an empty, read-only tmpfs.
+HIDDEN_SYSTEM = ("/sys/fs/cgroup",)
 MS_REC, MS_PRIVATE, MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND = 0x4000, 0x40000, 0x1, 0x2, 0x4, 0x1000
 MS_NOEXEC, MS_REMOUNT = 0x8, 0x20
 STUDENT_UID_BASE = 200_000
@@ -156,6 +160,9 @@ def _build_view(c: Confinement) -> None:
             _mount(libc, b"tmpfs", path, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0")
     for path in c.blocked:
         _block_package(libc, path)
+    for path in HIDDEN_SYSTEM:
+        if os.path.isdir(path):
+            _mount(libc, b"tmpfs", path, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0555")
     _mount(libc, b"proc", "/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     _check(libc.sethostname(HOSTNAME, len(HOSTNAME)), "sethostname")
 
@@ -205,7 +212,7 @@ def _enter_namespaces(c: Confinement) -> None:
     sees the submission's exit status; killing the waiter's process group kills both.
     """
     libc = _libc()
-    _check(libc.unshare(sum(NAMESPACES.values())), "unshare(mount, network, pid, ipc, uts)")
+    _check(libc.unshare(sum(NAMESPACES.values())), "unshare(mount, network, pid, ipc, uts, cgroup)")
     child = os.fork()
     if child:
         _relay_exit(child)

@@ -108,7 +108,7 @@ def test_full_level_as_root_has_every_namespace_and_hides_the_course(tmp_path):
     result = json.loads((tmp_path / "out" / "probe.json").read_text())
     isolation = result["metadata"]["isolation"]
     assert isolation["level"] == "full"
-    assert isolation["namespaces"] == ["ipc", "mount", "network", "pid", "uts"]
+    assert isolation["namespaces"] == ["cgroup", "ipc", "mount", "network", "pid", "uts"]
     seen = _probe(result)
     assert seen["pids"] <= 2, seen  # its own PID namespace: the host's processes are not listed
     assert seen["host"] == "submission"
