@@ -374,8 +374,29 @@ def interpreter_paths() -> tuple[str, ...]:
     (a virtualenv reached through a link imports from the link's path).
     """
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the package (an editable install lives in the course)
-    roots = (sys.base_prefix, sys.prefix, here)
+    roots = (sys.base_prefix, sys.prefix, here, *_package_folders_on_path())
     return tuple(dict.fromkeys(q for p in roots for q in (os.path.abspath(p), os.path.realpath(p))))
+
+
+def _package_folders_on_path() -> list[str]:
+    """Return the folders on sys.path that hold installed packages (.pth files and PYTHONPATH add them).
+
+    Only folders that look installed (site-packages, dist-packages, or holding a *.dist-info):
+    never the working folder or a course folder that happens to be on the path.
+    """
+    found = []
+    for entry in sys.path:
+        if not entry or not os.path.isabs(entry) or not os.path.isdir(entry):
+            continue
+        if os.path.basename(entry) in ("site-packages", "dist-packages"):
+            found.append(entry)
+            continue
+        try:
+            if any(name.endswith(".dist-info") for name in os.listdir(entry)):
+                found.append(entry)
+        except OSError:
+            continue
+    return found
 
 
 def package_dirs(names: list[str]) -> tuple[str, ...]:
