@@ -19,12 +19,14 @@ it, and no student code runs.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno as errno_codes
 import os
 import signal
 import stat
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -472,10 +474,56 @@ def _live_pids_of(uid: int) -> list[int]:
     return [pid for pid, fields in _processes_of(uid) if fields and fields[0] not in (b"Z", b"X")]
 
 
-def cpu_seconds_of(uid: int) -> float:
-    """Return the CPU time of the live processes of `uid` (where no control group counts it)."""
-    ticks = sum(sum(int(x) for x in fields[11:15]) for _, fields in _processes_of(uid))  # utime, stime, cutime, cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
+class ProcessCpuClock:
+    """CPU time of a uid's processes where no control group counts it, sampled while a budget is measured.
+
+    Reading the live processes alone misses a child whose parent never waits for it (SIGCHLD ignored,
+    a double fork reaped by init): its time reaches nobody's `cutime`. So `watching()` samples every
+    process of the uid in the background and keeps each one's last CPU time, by pid and start time;
+    a call returns two lower bounds of the uid's CPU time, (all processes sampled, live processes with
+    the children they waited for), and a measurement takes the larger of their two increases.
+    """
+
+    def __init__(self, uid: int, interval_s: float = 0.05) -> None:
+        self.uid, self.interval_s = uid, interval_s
+        self._seen: dict[tuple[int, bytes], int] = {}
+        self._lock = threading.Lock()
+
+    def _sample(self) -> int:
+        """Note every process's own CPU ticks; return the live ones' ticks with their waited-for children."""
+        live = 0
+        with self._lock:
+            for pid, fields in _processes_of(self.uid):
+                if len(fields) < 20:
+                    continue
+                own = int(fields[11]) + int(fields[12])  # utime, stime
+                key = (pid, fields[19])  # the start time tells a reused pid apart
+                self._seen[key] = max(self._seen.get(key, 0), own)
+                live += own + int(fields[13]) + int(fields[14])  # + cutime, cstime
+        return live
+
+    def __call__(self) -> tuple[float, float]:
+        live = self._sample()
+        tick = os.sysconf("SC_CLK_TCK")
+        with self._lock:
+            return sum(self._seen.values()) / tick, live / tick
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Sample in a background thread until the block ends."""
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(self.interval_s):
+                self._sample()
+
+        thread = threading.Thread(target=sample, name="cpu-sampler", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
 
 def kill_uid(uid: int) -> None:
