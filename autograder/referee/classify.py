@@ -343,6 +343,8 @@ def _classify_remote(exc: BaseException, test: str, settings: Any) -> tuple[str,
 
 def classify(exc: BaseException, when: str, test: str, settings: Any, roots: list[str], test_files: str) -> tuple[str, str]:
     """Map an exception raised while running a test to (outcome, message)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]  # several failures at once (hypothesis, task groups): the first one speaks for all
     if isinstance(exc, TestTimeout):
         return TIMED_OUT, TIMEOUT_MSG.format(test=test, limit=settings.per_test_s)
     remote = _classify_remote(exc, test, settings)

@@ -210,6 +210,16 @@ def test_a_count_of_zero_divides(submission):
     assert 100 / submission.arith.batches() > 1
 
 
+def test_several_failures_at_once(submission):
+    errors = []
+    for n in (3, 4):
+        try:
+            assert_sequence(f"squares({n})", submission.arith.squares(n), length=n)
+        except AssertionError as exc:
+            errors.append(exc)
+    raise ExceptionGroup("two examples failed", errors)
+
+
 def test_ordered_and_default_dicts_cross_as_dicts(submission):
     settings = submission.arith.config()
     assert_keys("config()", settings, ["lr", "steps"])
@@ -354,6 +364,11 @@ def test_none_returned_is_failed_naming_what_was_expected(graded, name):
 def test_arithmetic_on_the_students_values_that_fails_is_the_students_failure(graded, name, kind):
     outcome, message = _outcome(graded, name)
     assert outcome == "failed" and message.startswith(f"The test could not use what your code returned ({kind}: "), message
+
+
+def test_several_failures_at_once_are_graded_by_the_first(graded):
+    outcome, message = _outcome(graded, "test_several_failures_at_once")
+    assert outcome == "failed" and "squares(3)" in message, message
 
 
 def test_a_list_of_the_wrong_length_is_failed_with_got_and_expected(graded):

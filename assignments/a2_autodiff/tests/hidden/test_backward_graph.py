@@ -20,7 +20,7 @@ def deep_chain(Tensor, n, factor):
     return {"out": y.data, "grad": x.grad}
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_a_chain_of_10000_operations(submission):
     n = 10_000
     result = submission.define(deep_chain)(submission.tensor.Tensor, n, FACTOR)
@@ -182,3 +182,37 @@ def test_backward_sets_the_grad_of_every_tensor_that_requires_one(submission, to
                      assert_array(f"{name}.grad", got[name], shape=want.shape), want, against="torch.autograd",
                      hint="Every tensor with requires_grad gets its grad, the intermediate ones and the output too "
                           "(out.grad is the grad you passed). Leave the arrays you are given as they are: no in-place *=.")
+
+
+def counted_rules(Function, Tensor, x_data):
+    calls = {"forward": 0, "backward": 0}
+
+    class Double(Function):
+        @staticmethod
+        def forward(ctx, x):
+            calls["forward"] += 1
+            return 2.0 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            calls["backward"] += 1
+            return 2.0 * g
+
+    x = Tensor(x_data, requires_grad=True)
+    (Double.apply(x) * x).sum().backward()
+    return {"calls": calls, "grad": x.grad}
+
+
+@pytest.mark.points(1)
+def test_backward_applies_each_operations_rule_once_and_never_reruns_the_graph(submission, rng):
+    x = rng.standard_normal((2, 3))
+    result = submission.define(counted_rules)(submission.tensor.Function, submission.tensor.Tensor, x)
+    calls = result["calls"]
+    if calls != {"forward": 1, "backward": 1}:
+        raise AssertionError(
+            f"(Double.apply(x) * x).sum().backward() called the test's Double.forward {calls['forward']} time(s) and "
+            f"Double.backward {calls['backward']} time(s), expected once each: backward() walks the recorded graph "
+            "once and applies each operation's own backward rule; it never evaluates the forward pass again "
+            "(finite differences are for checking gradients, not for computing them).")
+    grad = assert_array("x.grad", result["grad"], shape=x.shape, dtype_kind="f")
+    assert_close("x.grad of (Double.apply(x) * x).sum()", grad, 4.0 * x, against="4 x")

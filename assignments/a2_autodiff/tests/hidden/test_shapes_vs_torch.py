@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as nps
 
-EXAMPLES = settings(max_examples=6, derandomize=True, deadline=None, database=None,
+EXAMPLES = settings(max_examples=6, derandomize=True, deadline=None, database=None, report_multiple_bugs=False,
                     phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 SHAPES = nps.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
 
