@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autograder.outcomes import CRASHED, GRADER_ERROR, OUTCOMES, PASSED, TIMED_OUT
+from autograder.outcomes import CRASHED, ERRORED, GRADER_ERROR, OUTCOMES, PASSED, SERVE_FAILED_MSG, TIMED_OUT
 from autograder.results.models import QuestionResult, Status, SubmissionResult, TestResult
 from autograder.runners.local import ChildRun
 from autograder.spec import AssignmentSpec
@@ -67,6 +67,10 @@ def _status(run: ChildRun, tests: list[TestResult], collected: bool) -> Status:
     if any(t.name not in finished for t in tests) or (run.returncode or 0) < 0:
         return "crashed"
     if not collected or any(t.outcome == GRADER_ERROR for t in tests):
+        return "grader error"
+    if tests and all(t.outcome == ERRORED and t.output == SERVE_FAILED_MSG for t in tests):
+        # each alone may be the student's tampering; all of them at once is far likelier a broken grading set-up
+        # (a package the submission's uid cannot read): held for the TA, never exported as a zero
         return "grader error"
     return "graded"
 

@@ -1,3 +1,4 @@
+from autograder.outcomes import SERVE_FAILED_MSG
 from autograder.results import build_result, error_result, write_result
 from autograder.runners.local import ChildRun
 
@@ -34,3 +35,10 @@ def test_an_event_the_referee_garbled_is_a_grader_error_not_a_lost_result(trivia
 def test_an_error_result_keeps_the_original_name_and_the_fingerprint(trivial):
     result = error_result(trivial.spec, "bob_smith-1a7b14cd", "x", original_name="bob\nsmith", fingerprint="f" * 64, execution_time=0.25)
     assert (result.original_name, result.grading_fingerprint, result.execution_time) == ("bob\nsmith", "f" * 64, 0.25)
+
+
+def test_a_fault_in_every_test_holds_the_submission_for_the_ta(trivial):
+    assert build_result(trivial.spec, "alice", "", _run(3, SERVE_FAILED_MSG), {}).status == "grader error"
+    run = _run(3, SERVE_FAILED_MSG)
+    run.events[-1]["message"] = "Traceback (your code only):\nValueError: no"
+    assert build_result(trivial.spec, "alice", "", run, {}).status == "graded"  # one test of its own: the student's
