@@ -407,6 +407,10 @@ class Measured:
         return f"Measured({self.seconds:.2f} s {self.clock})"
 
 
+# A budget's clock reads seconds, or several lower bounds of them at once (`ProcessCpuClock`).
+Clock = Callable[[], float | tuple[float, ...]]
+
+
 class Budget(float):
     """Seconds a training run may take, measured as the submission's own CPU time.
 
@@ -423,7 +427,7 @@ class Budget(float):
     clock_name = "wall"
 
     def __new__(
-        cls, seconds: float, clock: Callable[[], float] | None = None, clock_name: str = "wall", factor: float = 1.0
+        cls, seconds: float, clock: Clock | None = None, clock_name: str = "wall", factor: float = 1.0
     ) -> Budget:
         obj = super().__new__(cls, seconds * factor)
         obj._clock = clock or time.perf_counter
@@ -468,7 +472,7 @@ def _elapsed(start: float | tuple[float, ...], end: float | tuple[float, ...]) -
     return end - start
 
 
-def _budget_clock(request: pytest.FixtureRequest) -> tuple[Callable[[], float] | None, str]:
+def _budget_clock(request: pytest.FixtureRequest) -> tuple[Clock | None, str]:
     """Return the clock that counts the submission's CPU time, or (None, "wall") where none can."""
     settings = _settings_of(request)
     if not settings.isolate:
