@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.isolation import wire
-from autograder.isolation.loader import BrokenModule, ModuleProxy, load_modules
+from autograder.isolation.loader import BrokenModule, ModuleProxy, load_modules, seed_everything
 
 MAX_MESSAGE = 2000
 MAX_FRAMES = 20
@@ -165,6 +165,9 @@ class Server:
             return {"ok": None}
         if op == "define":
             return self.define(request)
+        if op == "seed":
+            seed_everything(int(request["seed"]))
+            return {"ok": None}
         if op == "pin":  # a student function or class named by path, to pass to a grader helper
             return {"ok": self.handle_for(self.target(request["target"]))}
         if op not in ("call", "getattr", "setattr", "getitem", "setitem", "len"):

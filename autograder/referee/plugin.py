@@ -160,7 +160,8 @@ RESULT = pytest.StashKey[dict]()
 TESTS_ROOT = pytest.StashKey[str]()
 ZYGOTE = pytest.StashKey[Zygote]()
 CGROUP = pytest.StashKey["cgroups.Cgroup | None"]()
-SUBMISSION = pytest.StashKey[RemoteSubmission]()
+SUBMISSION = pytest.StashKey["RemoteSubmission | ModuleSet"]()
+CURRENT_TEST = pytest.StashKey[str]()
 HIDDEN_STARTED = pytest.StashKey[bool]()
 OOM_KILLS = pytest.StashKey[int]()
 
@@ -199,8 +200,36 @@ def _start_hidden_part(item: pytest.Item) -> None:
         return
     config.stash[HIDDEN_STARTED] = True
     remote = config.stash.get(SUBMISSION, None)
-    if remote is not None:
+    if isinstance(remote, RemoteSubmission):
         remote.close()
+
+
+def seed_of_test(spec_seed: int, test_id: str) -> int:
+    """The seed of one test: from the spec's seed and the test's id, the same on every run and in any order."""
+    return zlib.crc32(f"{spec_seed}:{test_id}".encode())
+
+
+def _seed_submission(config: pytest.Config) -> None:
+    """Seed the global random generators where the student's code runs, for the test about to start.
+
+    A failure to reach the submission process is not this test's business here: the connection keeps
+    it, and the test's first call into the submission reports it.
+    """
+    target = config.stash.get(SUBMISSION, None)
+    test_id = config.stash.get(CURRENT_TEST, None)
+    if target is None or test_id is None:
+        return
+    try:
+        target.seed(seed_of_test(int(config.stash[SETTINGS].spec.get("seed", 0)), test_id))
+    except Exception:  # noqa: BLE001, S110 - reported by the test's own first call (see above)
+        pass
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture of the test runs, reseed the submission's generators (once it exists; see `submission`)."""
+    if SETTINGS in item.config.stash:
+        _seed_submission(item.config)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -262,6 +291,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     test_id = _test_id(item)
     _start_hidden_part(item)
     events.write(event="start", id=test_id)
+    item.config.stash[CURRENT_TEST] = test_id
     item.stash[RESULT] = {"outcome": PASSED, "message": "", "start": time.perf_counter()}
     group = item.config.stash.get(CGROUP, None)
     item.stash[OOM_KILLS] = group.oom_kills() if group else 0
@@ -329,7 +359,10 @@ def submission(request: pytest.FixtureRequest) -> Iterator[ModuleSet | RemoteSub
         return
     if forbidden:
         install_import_blocker(forbidden, hint, roots=[str(settings.submission)])  # what the source scan cannot see
-    yield load_modules(settings.submission, settings.modules)
+    modules = load_modules(settings.submission, settings.modules)
+    request.config.stash[SUBMISSION] = modules
+    _seed_submission(request.config)  # the first test that asks for it: its setup began before it existed
+    yield modules
 
 
 def _control_group(settings: Settings) -> cgroups.Cgroup | None:
@@ -366,6 +399,7 @@ def _remote_submission(request: pytest.FixtureRequest, settings: Settings, forbi
     isolation = {**facts(confinement), "why": settings.isolation.get("why", "")}
     request.config.stash[EVENTS].write(event="record", key="isolation", value=isolation)
     remote.start()
+    _seed_submission(request.config)  # the first test that asks for it: its setup began before it existed
     try:
         yield remote
     finally:

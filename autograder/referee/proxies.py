@@ -430,6 +430,10 @@ class RemoteSubmission:
         origin = Origin(f"the test's helper `{obj.__name__}`", (), helper=obj)
         return RemoteObject(self._conn, {"handle": reply["ok"].id}, obj.__name__, origin)
 
+    def seed(self, seed: int) -> None:
+        """Seed the global random generators in the submission's process (see `loader.seed_everything`)."""
+        self._conn.request({"op": "seed", "target": {}, "seed": seed})
+
     def close(self) -> None:
         self._conn.close()
 

@@ -183,3 +183,26 @@ def test_files_in_the_submission_are_never_imported_by_the_referee(trivial, make
         (folder / name).write_text(f"open({str(marker)!r}, 'w').write('pwned')\n")
     result, _ = _grade(trivial, folder, tmp_path)
     assert result.score == 5 and not marker.exists()
+
+
+DRAWS = "import random\nimport numpy as np\n\ndef add(a, b):\n    {draws}\n    return a + b\n\ndef mul(a, b):\n    raise ValueError(f'drew {{random.random()!r}} {{np.random.rand()!r}}')\n"
+
+
+def test_each_test_starts_with_the_global_generators_seeded_from_its_id(trivial, make_submission, tmp_path):
+    """What earlier tests drew changes nothing: a regrade of one test, or the tests in another order, draw the same."""
+    import random
+
+    import numpy as np
+
+    from autograder.referee.plugin import seed_of_test
+
+    seen = []
+    for k, draws in enumerate(["pass", "random.random(); np.random.rand(7)", "[random.random() for _ in range(a + b)]"]):
+        folder = make_submission(DRAWS.format(draws=draws), name=f"sub{k}")
+        result = grade_one(trivial, folder, tmp_path / f"out{k}", force=True)
+        seen.append(next(t.output for t in result.tests if t.name.endswith("::test_mul")))
+    seed = seed_of_test(0, "hidden/test_hidden.py::test_mul")
+    random.seed(seed)
+    np.random.seed(seed)
+    expected = f"drew {random.random()!r} {np.random.rand()!r}"
+    assert all(expected in out for out in seen), (expected, seen)
