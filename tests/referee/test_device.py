@@ -110,6 +110,25 @@ def test_a_model_whose_gradients_stop_short_loses_exactly_those_points(a0_torch,
     assert result.score == 2
 
 
+def test_the_students_torch_generator_is_seeded_per_test_where_torch_itself_seeds_each_process_at_random(a0_torch, tmp_path):
+    """torch draws a fresh initial seed in every process: unseeded, an untrained model's accuracy varied between runs."""
+    import torch
+
+    from autograder.referee.plugin import seed_of_test
+
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "net.py").write_text("import torch\n\nclass TinyNet:\n    def __init__(self, hidden=8):\n"
+                                   "        raise ValueError(f'drew {torch.rand(1).item()!r}')\n")
+    outputs = []
+    for k in range(2):
+        result = grade_one(a0_torch, folder, tmp_path / f"out{k}", force=True)
+        outputs.append(next(t.output for t in result.tests if t.name.endswith("::test_model_output_shape")))
+    torch.manual_seed(seed_of_test(0, "public/test_public.py::test_model_output_shape"))
+    expected = f"drew {torch.rand(1).item()!r}"
+    assert all(expected in out for out in outputs), outputs
+
+
 def test_grade_refuses_cuda_before_grading_where_there_is_none(a0_torch, monkeypatch, tmp_path):
     import torch
 
