@@ -107,6 +107,31 @@ def unmarked_tests(tests: Path) -> list[str]:
     return sorted(found)
 
 
+SEED_CALLS = {"torch.manual_seed", "torch.cuda.manual_seed", "torch.cuda.manual_seed_all", "np.random.seed", "numpy.random.seed", "random.seed"}
+SEED_WARNING = (
+    "{where}: `{call}(...)` in the test seeds the grader's own process; when grading, the student's code runs in another "
+    "process, so it does not reach a model or a draw made there. Each test already starts with the student's generators "
+    "seeded from the spec seed and its id; to build a student's object from a given seed, seed inside a helper sent with "
+    "`submission.define` (README, Randomness). Ignore this where the seed is for the test's own data."
+)
+
+
+def seeds_in_tests(tests: Path) -> list[str]:
+    """Return a warning for each global seeding call in a test's own body (helpers sent by `define` are not looked at)."""
+    found = []
+    for path in sorted(tests.rglob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+        functions += [m for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body if isinstance(m, ast.FunctionDef) and m.name.startswith("test")]
+        for function in functions:
+            nested = {id(n) for d in ast.walk(function) if d is not function and isinstance(d, ast.FunctionDef | ast.Lambda) for n in ast.walk(d)}
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and id(node) not in nested and ast.unparse(node.func) in SEED_CALLS:
+                    where = f"{path.relative_to(tests).as_posix()}::{function.name}, line {node.lineno}"
+                    found.append(SEED_WARNING.format(where=where, call=ast.unparse(node.func)))
+    return found
+
+
 LOG_CHARS = 6000
 
 
@@ -127,6 +152,7 @@ def validate(assignment: Assignment) -> Validation:
     unmarked = unmarked_tests(assignment.tests)
     if unmarked:
         report.problems.append(f"tests without a `@pytest.mark.points(n)` marker (each must say what it is worth): {unmarked}")
+    report.warnings += seeds_in_tests(assignment.tests)
     prepare_data(assignment)
     with tempfile.TemporaryDirectory(prefix="autograder-validate-") as tmp:
         report.solution = grade_one(assignment, assignment.solution, Path(tmp), "solution", force=True)

@@ -2,7 +2,7 @@
 
 import textwrap
 
-from autograder.validate import unmarked_tests
+from autograder.validate import seeds_in_tests, unmarked_tests
 
 
 def test_tests_without_a_points_marker_are_listed(tmp_path):
@@ -26,3 +26,35 @@ def test_tests_without_a_points_marker_are_listed(tmp_path):
     '''))
     (tmp_path / "hidden" / "test_b.py").write_text("import pytest\npytestmark = pytest.mark.points(0.5)\n\ndef test_module_marked(): pass\n")
     assert unmarked_tests(tmp_path) == ["hidden/test_a.py::test_forgotten", "hidden/test_a.py::test_in_plain_class"]
+
+
+def test_a_seed_set_in_a_tests_own_body_is_a_warning_and_one_inside_a_helper_is_not(tmp_path):
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "test_c.py").write_text(textwrap.dedent('''
+        import numpy as np
+        import torch
+
+        def build(cls, seed):
+            torch.manual_seed(seed)
+            return cls()
+
+        def test_seeds_the_grader(submission):
+            torch.manual_seed(0)
+            model = submission.net.TinyNet()
+
+        def test_seeds_in_a_helper(submission):
+            model = submission.define(build)(submission.net.TinyNet, 0)
+
+            def local(seed):
+                np.random.seed(seed)
+            local(1)
+
+        class TestGroup:
+            def test_numpy(self):
+                np.random.seed(3)
+    '''))
+    found = seeds_in_tests(tmp_path)
+    assert len(found) == 2, found
+    assert found[0].startswith("public/test_c.py::test_seeds_the_grader, line 10: `torch.manual_seed(...)`")
+    assert found[1].startswith("public/test_c.py::test_numpy, line 22: `np.random.seed(...)`")
+    assert "submission.define" in found[0]
