@@ -32,7 +32,7 @@ from autograder.isolation.confine import (
     package_dirs,
     student_uid,
 )
-from autograder.isolation.loader import BrokenModule, ModuleSet, SubmissionRejected, load_modules
+from autograder.isolation.loader import BrokenModule, ModuleSet, SubmissionRejected, load_modules, seed_everything
 from autograder.isolation.zygote import Zygote
 from autograder.outcomes import CRASHED, FAILED, GRADER_ERROR, GRADER_ERROR_MSG, OOM_MSG, PASSED
 from autograder.referee.classify import TestTimeout, classify
@@ -227,8 +227,10 @@ def _seed_submission(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Before any fixture of the test runs, reseed the submission's generators (once it exists; see `submission`)."""
+    """Before any fixture of the test runs, seed the grader's generators (a `torch.randn` input is the same on every
+    run) and the submission's (once it exists; see `submission`), each from its own seed."""
     if SETTINGS in item.config.stash:
+        seed_everything(seed_of_test(int(item.config.stash[SETTINGS].spec.get("seed", 0)), "grader:" + _test_id(item)))
         _seed_submission(item.config)
 
 

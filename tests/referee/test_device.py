@@ -129,6 +129,21 @@ def test_the_students_torch_generator_is_seeded_per_test_where_torch_itself_seed
     assert all(expected in out for out in outputs), outputs
 
 
+def test_a_tests_own_draws_are_seeded_from_its_id_too(a0_torch, tmp_path):
+    """test_model_gradients_reach_every_parameter sends the student's model `torch.randn(6, 2)` drawn in the grader's process."""
+    import torch
+
+    from autograder.referee.plugin import seed_of_test
+
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "net.py").write_text(DETACHED.replace("return self.fc2(", "raise ValueError(f'got {x.sum().item()!r}')\n        return self.fc2("))
+    result = grade_one(a0_torch, folder, tmp_path / "out", force=True)
+    output = next(t.output for t in result.tests if t.name.endswith("::test_model_gradients_reach_every_parameter"))
+    torch.manual_seed(seed_of_test(0, "grader:hidden/test_hidden.py::test_model_gradients_reach_every_parameter"))
+    assert f"got {torch.randn(6, 2).sum().item()!r}" in output, output
+
+
 def test_grade_refuses_cuda_before_grading_where_there_is_none(a0_torch, monkeypatch, tmp_path):
     import torch
 
