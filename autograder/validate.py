@@ -107,28 +107,77 @@ def unmarked_tests(tests: Path) -> list[str]:
     return sorted(found)
 
 
-SEED_CALLS = {"torch.manual_seed", "torch.cuda.manual_seed", "torch.cuda.manual_seed_all", "np.random.seed", "numpy.random.seed", "random.seed"}
+SEED_CALLS = {"torch.manual_seed", "torch.random.manual_seed", "torch.cuda.manual_seed", "torch.cuda.manual_seed_all",
+              "numpy.random.seed", "random.seed"}
 SEED_WARNING = (
-    "{where}: `{call}(...)` in the test seeds the grader's own process; when grading, the student's code runs in another "
+    "{where}: `{call}(...)` seeds the grader's own process; when grading, the student's code runs in another "
     "process, so it does not reach a model or a draw made there. Each test already starts with the student's generators "
     "seeded from the spec seed and its id; to build a student's object from a given seed, seed inside a helper sent with "
     "`submission.define` (README, Randomness). Ignore this where the seed is for the test's own data."
 )
 
 
-def seeds_in_tests(tests: Path) -> list[str]:
-    """Return a warning for each global seeding call in a test's own body (helpers sent by `define` are not looked at)."""
+def _import_names(tree: ast.Module) -> dict[str, str]:
+    """Map each name a module binds by import to the dotted name it stands for (`np` -> `numpy`)."""
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _dotted(node: ast.expr, names: dict[str, str]) -> str:
+    """The dotted name a call's function stands for, imports resolved (`np.random.seed` -> `numpy.random.seed`)."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return ""
+    return ".".join([names.get(node.id, node.id), *reversed(parts)])
+
+
+def _seeds_in_module(tree: ast.Module, rel: str) -> list[str]:
+    names = _import_names(tree)
+    sent = {a.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "define"
+            for a in n.args if isinstance(a, ast.Name)}
+    skipped = {id(inner) for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and n.name in sent
+               for inner in ast.walk(n)}
     found = []
-    for path in sorted(tests.rglob("test_*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
-        functions += [m for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body if isinstance(m, ast.FunctionDef) and m.name.startswith("test")]
-        for function in functions:
-            nested = {id(n) for d in ast.walk(function) if d is not function and isinstance(d, ast.FunctionDef | ast.Lambda) for n in ast.walk(d)}
-            for node in ast.walk(function):
-                if isinstance(node, ast.Call) and id(node) not in nested and ast.unparse(node.func) in SEED_CALLS:
-                    where = f"{path.relative_to(tests).as_posix()}::{function.name}, line {node.lineno}"
-                    found.append(SEED_WARNING.format(where=where, call=ast.unparse(node.func)))
+
+    def visit(node: ast.AST, scope: str, in_class: bool) -> None:
+        """Walk `node`; `scope` names the top-level function or class method (`::TestX::test_y`) being walked."""
+        for child in ast.iter_child_nodes(node):
+            if id(child) in skipped:
+                continue
+            if isinstance(child, ast.Call) and (call := _dotted(child.func, names)) in SEED_CALLS:
+                found.append(SEED_WARNING.format(where=f"{rel}{scope or ' (module level)'}, line {child.lineno}", call=call))
+            if isinstance(child, ast.ClassDef) or (isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) and (not scope or in_class)):
+                visit(child, f"{scope}::{child.name}", isinstance(child, ast.ClassDef))
+            else:
+                visit(child, scope, False)
+
+    visit(tree, "", False)
+    return found
+
+
+def seeds_in_tests(tests: Path) -> list[str]:
+    """Return a warning for each global seeding call in a test module outside the helpers it sends with `define`.
+
+    Those calls run in the grader's process (a test, a fixture, a helper called directly, the module's top level).
+    A file that does not parse is left to collection, which reports it.
+    """
+    found = []
+    for path in sorted(tests.rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, ValueError, RecursionError, UnicodeDecodeError):
+            continue
+        found += _seeds_in_module(tree, path.relative_to(tests).as_posix())
     return found
 
 

@@ -135,3 +135,15 @@ def test_check_a_torch_assignment_without_torch_names_the_extra(monkeypatch):
         check(folder=FIXTURE_COURSE / "assignments" / "a0_torch")
     run = _cli("--folder", str(FIXTURE_COURSE / "assignments" / "a0_torch"))
     assert run.exit_code == 2 and "PyTorch is not installed" in run.output
+
+
+def test_where_tests_and_student_share_a_process_it_is_seeded_once_per_test_with_the_students_seed(a0):
+    import random
+
+    from autograder.referee.plugin import seed_of_test
+
+    (a0 / "arith.py").write_text("import random\n\ndef add(a, b):\n    raise ValueError(f'drew {random.random()!r}')\n")
+    report = check(folder=a0)
+    output = next(t.output for t in report.result.tests if t.name.endswith("::test_add_small"))
+    random.seed(seed_of_test(0, "student", "public/test_public.py::test_add_small"))
+    assert f"drew {random.random()!r}" in output, output

@@ -28,15 +28,22 @@ def test_tests_without_a_points_marker_are_listed(tmp_path):
     assert unmarked_tests(tmp_path) == ["hidden/test_a.py::test_forgotten", "hidden/test_a.py::test_in_plain_class"]
 
 
-def test_a_seed_set_in_a_tests_own_body_is_a_warning_and_one_inside_a_helper_is_not(tmp_path):
+def test_a_seed_set_where_the_grader_runs_is_a_warning_and_one_inside_a_helper_sent_by_define_is_not(tmp_path):
     (tmp_path / "public").mkdir()
     (tmp_path / "public" / "test_c.py").write_text(textwrap.dedent('''
-        import numpy as np
+        import numpy as onp
+        import pytest
         import torch
+        from torch import manual_seed
 
         def build(cls, seed):
             torch.manual_seed(seed)
             return cls()
+
+        @pytest.fixture
+        def model(submission):
+            manual_seed(0)
+            return submission.net.TinyNet()
 
         def test_seeds_the_grader(submission):
             torch.manual_seed(0)
@@ -46,15 +53,15 @@ def test_a_seed_set_in_a_tests_own_body_is_a_warning_and_one_inside_a_helper_is_
             model = submission.define(build)(submission.net.TinyNet, 0)
 
             def local(seed):
-                np.random.seed(seed)
+                onp.random.seed(seed)
             local(1)
 
         class TestGroup:
-            def test_numpy(self):
-                np.random.seed(3)
+            async def test_numpy(self):
+                onp.random.seed(3)
     '''))
     found = seeds_in_tests(tmp_path)
-    assert len(found) == 2, found
-    assert found[0].startswith("public/test_c.py::test_seeds_the_grader, line 10: `torch.manual_seed(...)`")
-    assert found[1].startswith("public/test_c.py::test_numpy, line 22: `np.random.seed(...)`")
-    assert "submission.define" in found[0]
+    assert [f.split(": `")[0] for f in found] == [
+        "public/test_c.py::model, line 13", "public/test_c.py::test_seeds_the_grader, line 17",
+        "public/test_c.py::test_seeds_in_a_helper, line 24", "public/test_c.py::TestGroup::test_numpy, line 29"], found
+    assert "`torch.manual_seed(...)`" in found[0] and "`numpy.random.seed(...)`" in found[2] and "submission.define" in found[0]

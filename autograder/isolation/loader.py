@@ -99,10 +99,6 @@ class ModuleSet:
         """Return a grader-side helper as is (in-process; see `RemoteSubmission.define`)."""
         return obj
 
-    def seed(self, seed: int) -> None:
-        """Seed the global random generators the student's code may draw from (in-process; see `seed_everything`)."""
-        seed_everything(seed)
-
     def __repr__(self) -> str:
         return f"ModuleSet({str(self.path)!r}, modules={sorted(self._modules)})"
 

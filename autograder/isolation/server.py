@@ -277,6 +277,7 @@ def serve(settings: dict[str, Any]) -> None:
         hint = f"this assignment allows none of {', '.join(settings['forbidden'])}."
         install_import_blocker(settings["forbidden"], hint)
     folder = Path(settings["submission"])
+    seed_everything(int(settings.get("seed", 0)))  # what the student's modules draw as they are imported, the same on every start
     modules = load_modules(folder, settings["modules"])._modules
     server = Server(folder, modules, settings.get("forbidden"))
     wire.send_frame(sock, wire.encode({"hello": True}))  # imported; its confinement is the grader's record

@@ -7,6 +7,7 @@ assignment's grading path never imports torch or pydantic.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -160,7 +161,7 @@ RESULT = pytest.StashKey[dict]()
 TESTS_ROOT = pytest.StashKey[str]()
 ZYGOTE = pytest.StashKey[Zygote]()
 CGROUP = pytest.StashKey["cgroups.Cgroup | None"]()
-SUBMISSION = pytest.StashKey["RemoteSubmission | ModuleSet"]()
+SUBMISSION = pytest.StashKey[RemoteSubmission]()
 CURRENT_TEST = pytest.StashKey[str]()
 HIDDEN_STARTED = pytest.StashKey[bool]()
 OOM_KILLS = pytest.StashKey[int]()
@@ -200,38 +201,52 @@ def _start_hidden_part(item: pytest.Item) -> None:
         return
     config.stash[HIDDEN_STARTED] = True
     remote = config.stash.get(SUBMISSION, None)
-    if isinstance(remote, RemoteSubmission):
+    if remote is not None:
         remote.close()
 
 
-def seed_of_test(spec_seed: int, test_id: str) -> int:
-    """The seed of one test: from the spec's seed and the test's id, the same on every run and in any order."""
-    return zlib.crc32(f"{spec_seed}:{test_id}".encode())
+def seed_of_test(spec_seed: int, whose: str, test_id: str) -> int:
+    """A test's seed for `whose` generators ("student" or "grader"): the same on every run and in any order.
 
-
-def _seed_submission(config: pytest.Config) -> None:
-    """Seed the global random generators where the student's code runs, for the test about to start.
-
-    A failure to reach the submission process is not this test's business here: the connection keeps
-    it, and the test's first call into the submission reports it.
+    A keyed one-way hash, so the student's code, which can read its own seed, learns nothing of the grader's.
     """
-    target = config.stash.get(SUBMISSION, None)
-    test_id = config.stash.get(CURRENT_TEST, None)
-    if target is None or test_id is None:
-        return
-    try:
-        target.seed(seed_of_test(int(config.stash[SETTINGS].spec.get("seed", 0)), test_id))
-    except Exception:  # noqa: BLE001, S110 - reported by the test's own first call (see above)
-        pass
+    digest = hashlib.blake2b(f"{spec_seed}\0{test_id}".encode(), digest_size=4, person=f"ag-seed-{whose}".encode())
+    return int.from_bytes(digest.digest(), "big")
+
+
+def _seed_of(config: pytest.Config, whose: str, test_id: str) -> int:
+    return seed_of_test(int(config.stash[SETTINGS].spec.get("seed", 0)), whose, test_id)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Before any fixture of the test runs, seed the grader's generators (a `torch.randn` input is the same on every
-    run) and the submission's (once it exists; see `submission`), each from its own seed."""
-    if SETTINGS in item.config.stash:
-        seed_everything(seed_of_test(int(item.config.stash[SETTINGS].spec.get("seed", 0)), "grader:" + _test_id(item)))
-        _seed_submission(item.config)
+    """Before any fixture of the test runs, seed the global generators for this test.
+
+    Isolated: the grader's own (a test's `torch.randn` input is the same on every run) from one seed, and the
+    submission process's from another; the connection keeps that seed and sends it to a process started or
+    restarted later, so no process is started here. Where the tests and the student's code share one process
+    (`autograder check`, unconfined runs), that process is seeded once, with the student's seed.
+    """
+    config = item.config
+    if SETTINGS not in config.stash:
+        return
+    test_id = _test_id(item)
+    config.stash[CURRENT_TEST] = test_id
+    if not config.stash[SETTINGS].isolate:
+        seed_everything(_seed_of(config, "student", test_id))
+        return
+    seed_everything(_seed_of(config, "grader", test_id))
+    remote = config.stash.get(SUBMISSION, None)
+    if remote is not None:
+        _seed_remote(remote, config)
+
+
+def _seed_remote(remote: RemoteSubmission, config: pytest.Config) -> None:
+    """Give the submission process the current test's seed (a failure is the test's first call's to report)."""
+    try:
+        remote.seed(_seed_of(config, "student", config.stash[CURRENT_TEST]))
+    except Exception:  # noqa: BLE001, S110 - the connection keeps it; the test's first call into the submission reports it
+        pass
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -293,7 +308,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     test_id = _test_id(item)
     _start_hidden_part(item)
     events.write(event="start", id=test_id)
-    item.config.stash[CURRENT_TEST] = test_id
     item.stash[RESULT] = {"outcome": PASSED, "message": "", "start": time.perf_counter()}
     group = item.config.stash.get(CGROUP, None)
     item.stash[OOM_KILLS] = group.oom_kills() if group else 0
@@ -361,10 +375,7 @@ def submission(request: pytest.FixtureRequest) -> Iterator[ModuleSet | RemoteSub
         return
     if forbidden:
         install_import_blocker(forbidden, hint, roots=[str(settings.submission)])  # what the source scan cannot see
-    modules = load_modules(settings.submission, settings.modules)
-    request.config.stash[SUBMISSION] = modules
-    _seed_submission(request.config)  # the first test that asks for it: its setup began before it existed
-    yield modules
+    yield load_modules(settings.submission, settings.modules)
 
 
 def _control_group(settings: Settings) -> cgroups.Cgroup | None:
@@ -394,14 +405,15 @@ def _remote_submission(request: pytest.FixtureRequest, settings: Settings, forbi
     group = _control_group(settings)
     confinement = _confinement(settings, forbidden, group)
     output = settings.work / "student-output.txt"
-    remote = RemoteSubmission(request.config.stash[ZYGOTE], settings.submission, settings.modules, forbidden, confinement, output)
+    import_seed = _seed_of(request.config, "student", "import")
+    remote = RemoteSubmission(request.config.stash[ZYGOTE], settings.submission, settings.modules, forbidden, confinement, output, import_seed)
     request.config.stash[CGROUP] = group
     request.config.stash[SUBMISSION] = remote
     # recorded from the grader's own set-up, never from what the submission process says
     isolation = {**facts(confinement), "why": settings.isolation.get("why", "")}
     request.config.stash[EVENTS].write(event="record", key="isolation", value=isolation)
+    _seed_remote(remote, request.config)  # kept, and sent once the process has started
     remote.start()
-    _seed_submission(request.config)  # the first test that asks for it: its setup began before it existed
     try:
         yield remote
     finally:

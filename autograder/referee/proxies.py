@@ -146,6 +146,7 @@ class Connection:
         self.sock: socket.socket | None = None
         self.failed_start: StudentCrashed | ConfinementFailed | None = None  # kept: every later test reports the same
         self.generation = 0
+        self.seed: int | None = None  # the current test's, sent to every process started for it
 
     def _start(self) -> None:
         if self.failed_start is not None:
@@ -169,6 +170,14 @@ class Connection:
                 self.failed_start = StartupTimedOut("importing your modules did not finish")
             self.close()
             raise type(self.failed_start)(str(self.failed_start)) from exc
+        if self.seed is not None:
+            self.request({"op": "seed", "target": {}, "seed": self.seed})
+
+    def set_seed(self, seed: int) -> None:
+        """Keep the current test's seed; send it now to a running process, or to the next one at its start."""
+        self.seed = seed
+        if self.pid is not None:
+            self.request({"op": "seed", "target": {}, "seed": seed})
 
     def _await_confinement(self) -> None:
         """Read the first frame, sent before any student code runs: confined, or why not; fail closed."""
@@ -398,11 +407,13 @@ def helper_source(obj: type | Any) -> str:
 class RemoteSubmission:
     """The `submission` fixture: the student's modules, running in a confined process."""
 
-    def __init__(self, zygote: Zygote, path: Path, modules: list[str], forbidden: list[str], confinement: Confinement, output: Path) -> None:
+    def __init__(
+        self, zygote: Zygote, path: Path, modules: list[str], forbidden: list[str], confinement: Confinement, output: Path, import_seed: int = 0
+    ) -> None:
         self.path = path
         self._modules = modules
         give_to(path, confinement.uid)
-        settings = {"submission": str(path), "modules": modules, "forbidden": forbidden}
+        settings = {"submission": str(path), "modules": modules, "forbidden": forbidden, "seed": import_seed}
         self._conn = Connection(zygote, settings, confinement, output)
 
     def __getattr__(self, name: str) -> RemoteObject:
@@ -431,8 +442,8 @@ class RemoteSubmission:
         return RemoteObject(self._conn, {"handle": reply["ok"].id}, obj.__name__, origin)
 
     def seed(self, seed: int) -> None:
-        """Seed the global random generators in the submission's process (see `loader.seed_everything`)."""
-        self._conn.request({"op": "seed", "target": {}, "seed": seed})
+        """Seed the global random generators in the submission's process, now or when it (re)starts (see `loader.seed_everything`)."""
+        self._conn.set_seed(seed)
 
     def close(self) -> None:
         self._conn.close()

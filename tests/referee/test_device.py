@@ -124,7 +124,7 @@ def test_the_students_torch_generator_is_seeded_per_test_where_torch_itself_seed
     for k in range(2):
         result = grade_one(a0_torch, folder, tmp_path / f"out{k}", force=True)
         outputs.append(next(t.output for t in result.tests if t.name.endswith("::test_model_output_shape")))
-    torch.manual_seed(seed_of_test(0, "public/test_public.py::test_model_output_shape"))
+    torch.manual_seed(seed_of_test(0, "student", "public/test_public.py::test_model_output_shape"))
     expected = f"drew {torch.rand(1).item()!r}"
     assert all(expected in out for out in outputs), outputs
 
@@ -140,7 +140,7 @@ def test_a_tests_own_draws_are_seeded_from_its_id_too(a0_torch, tmp_path):
     (folder / "net.py").write_text(DETACHED.replace("return self.fc2(", "raise ValueError(f'got {x.sum().item()!r}')\n        return self.fc2("))
     result = grade_one(a0_torch, folder, tmp_path / "out", force=True)
     output = next(t.output for t in result.tests if t.name.endswith("::test_model_gradients_reach_every_parameter"))
-    torch.manual_seed(seed_of_test(0, "grader:hidden/test_hidden.py::test_model_gradients_reach_every_parameter"))
+    torch.manual_seed(seed_of_test(0, "grader", "hidden/test_hidden.py::test_model_gradients_reach_every_parameter"))
     assert f"got {torch.randn(6, 2).sum().item()!r}" in output, output
 
 

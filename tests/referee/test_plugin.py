@@ -197,12 +197,15 @@ def test_each_test_starts_with_the_global_generators_seeded_from_its_id(trivial,
     from autograder.referee.plugin import seed_of_test
 
     seen = []
-    for k, draws in enumerate(["pass", "random.random(); np.random.rand(7)", "[random.random() for _ in range(a + b)]"]):
+    variants = ["pass", "random.random(); np.random.rand(7)", "[random.random() for _ in range(a + b)]",
+                "__import__('os')._exit(3)"]  # the last: test_mul's process is a new one, started by its first call
+    for k, draws in enumerate(variants):
         folder = make_submission(DRAWS.format(draws=draws), name=f"sub{k}")
         result = grade_one(trivial, folder, tmp_path / f"out{k}", force=True)
         seen.append(next(t.output for t in result.tests if t.name.endswith("::test_mul")))
-    seed = seed_of_test(0, "hidden/test_hidden.py::test_mul")
+    seed = seed_of_test(0, "student", "hidden/test_hidden.py::test_mul")
     random.seed(seed)
     np.random.seed(seed)
     expected = f"drew {random.random()!r} {np.random.rand()!r}"
     assert all(expected in out for out in seen), (expected, seen)
+    assert len(seen) == len(variants)
