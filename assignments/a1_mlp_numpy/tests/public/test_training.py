@@ -24,17 +24,23 @@ def tiny_problem(seed=0):
     return {"X_train": X[:n], "y_train": y[:n], "X_val": X[n:], "y_val": y[n:]}
 
 
+def tiny_run(submission, seed=0):
+    """Train the submission's MLP with its train() on the tiny problem; return the model, the data and the history."""
+    model = submission.mlp.MLP(TINY["hidden_dims"], input_dim=TINY["dim"], num_classes=2, seed=seed)
+    data = tiny_problem(seed)
+    history = submission.train.train(model, data, update_rule="adam", optim_config={"learning_rate": TINY["learning_rate"]},
+                                     epochs=TINY["epochs"], batch_size=TINY["batch_size"], seed=seed)
+    return model, data, history
+
+
 def train_on_tiny_problem(submission, seed=0):
     """Train the submission's MLP with its train() on the tiny problem; return the history."""
-    model = submission.mlp.MLP(TINY["hidden_dims"], input_dim=TINY["dim"], num_classes=2, seed=seed)
-    return submission.train.train(model, tiny_problem(seed), update_rule="adam",
-                                  optim_config={"learning_rate": TINY["learning_rate"]},
-                                  epochs=TINY["epochs"], batch_size=TINY["batch_size"], seed=seed)
+    return tiny_run(submission, seed)[2]
 
 
 @pytest.mark.points(1)
 def test_train_returns_a_history_and_learns_a_tiny_problem(submission):
-    history = train_on_tiny_problem(submission)
+    model, data, history = tiny_run(submission)
     assert_keys("history", history, ["loss_history", "train_acc_history", "val_acc_history",
                                      "best_val_acc", "best_epoch", "epochs_run"])
     best = float(assert_array("history['best_val_acc']", history["best_val_acc"], shape=(),
@@ -45,4 +51,13 @@ def test_train_returns_a_history_and_learns_a_tiny_problem(submission):
             f"on a problem that one feature separates ({TINY['epochs']} epochs of "
             f"{TINY['n_train'] // TINY['batch_size']} batches, adam, learning_rate={TINY['learning_rate']:g}). "
             "Check that each update moves the parameters against the gradient and that every batch is used."
+        )
+    labels = assert_array("model.predict(X_val)", model.predict(data["X_val"]), shape=(TINY["n_val"],),
+                          hint="predict returns one integer label per row of X.")
+    accuracy = float(np.mean(labels == data["y_val"]))
+    if not accuracy >= THRESHOLD:
+        raise AssertionError(
+            f"the model given to train() labels {accuracy:.2f} of the validation rows correctly after training, expected "
+            f"at least {THRESHOLD:.2f} (your history says best_val_acc {best:.2f}). train() trains that model in place "
+            "and leaves it with the parameters of its best epoch."
         )
