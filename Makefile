@@ -28,7 +28,7 @@ demo: $(STAMP)
 # The whole suite, slow training checks included (each bounded). Exit 5 (no tests) fails.
 test: $(STAMP)
 	$(BIN)/ruff check autograder tests bench scripts
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow"
