@@ -69,8 +69,9 @@ class BrokenModule:
 def seed_everything(seed: int) -> None:
     """Seed Python's `random`, NumPy's global generator and, where it is loaded, torch's (every device).
 
-    The referee calls it before each test where the student's code runs, so code that draws from a
-    global generator gives the same numbers whatever ran before: in a regrade of one test, in any order.
+    The referee calls it before each test, in the submission process and (with another seed) in its own,
+    and the submission process before it imports the student's modules, so code that draws from a global
+    generator gives the same numbers whatever ran before: in a regrade of one test, in any order.
     """
     import random
 

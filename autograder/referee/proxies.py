@@ -171,13 +171,16 @@ class Connection:
             self.close()
             raise type(self.failed_start)(str(self.failed_start)) from exc
         if self.seed is not None:
-            self.request({"op": "seed", "target": {}, "seed": self.seed})
+            self._send_seed()
 
     def set_seed(self, seed: int) -> None:
         """Keep the current test's seed; send it now to a running process, or to the next one at its start."""
         self.seed = seed
         if self.pid is not None:
-            self.request({"op": "seed", "target": {}, "seed": seed})
+            self._send_seed()
+
+    def _send_seed(self) -> None:
+        self.request({"op": "seed", "target": {}, "seed": self.seed})
 
     def _await_confinement(self) -> None:
         """Read the first frame, sent before any student code runs: confined, or why not; fail closed."""
